@@ -1,0 +1,174 @@
+/**
+ * The stack configuration as a user writes it in Pulumi.<stack>.yaml under the `partner-vpn:`
+ * namespace. Every field is checked by `validateStackConfig` (core/validate.ts); this file is the
+ * reference for names, meanings and defaults, and README's config reference mirrors it.
+ *
+ * Plain keys: `mode`, `network`, `endpoint`, `partners`, `allowDocumentationAddresses`.
+ * Secret keys (set with `pulumi config set --secret`): `psks` (an object: partner name -> PSK)
+ * and `sshPrivateKey`. The partner list itself stays plain so `pulumi preview --diff` shows it.
+ */
+
+/** Stack config keys, without the `partner-vpn:` prefix. */
+export const CONFIG_KEYS = {
+    mode: "mode",
+    network: "network",
+    endpoint: "endpoint",
+    partners: "partners",
+    allowDocumentationAddresses: "allowDocumentationAddresses",
+    psks: "psks",
+    sshPrivateKey: "sshPrivateKey",
+} as const;
+
+export const CONFIG_NAMESPACE = "partner-vpn";
+
+export interface NetworkConfig {
+    /** VPC of the endpoints. Required. */
+    vpcId: string;
+    /** Subnet the endpoints are placed in. Required. */
+    subnetId: string;
+    /** CIDR of that subnet, so private IPs can be checked offline. Required. */
+    subnetCidr: string;
+    /** Our internal CIDRs: sources we NAT towards partners and allowed DNAT targets. Required. */
+    internalCidrs: string[];
+    /** vpc-routing: route tables that get partner routes via the endpoint. Default `[]`. */
+    routeTableIds?: string[];
+}
+
+export interface BastionConfig {
+    /** Bastion host name or address. Required when `bastion` is set. */
+    host: string;
+    /** SSH user on the bastion. Default `ec2-user`. */
+    user?: string;
+    /** SSH port on the bastion. Default `22`. */
+    port?: number;
+}
+
+export interface EndpointConfig {
+    /** EC2 instance type. Default `t3.micro`. */
+    instanceType?: string;
+    /** Pinned AMI id (`ami-...`). Default: look up the newest `amiNameFilter` image once and keep it. */
+    ami?: string;
+    /** AMI owner for the lookup. Default `099720109477` (Canonical). */
+    amiOwner?: string;
+    /** AMI name filter for the lookup. Default `ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*`. */
+    amiNameFilter?: string;
+    /** Login user the remote commands use. Default `ubuntu`. */
+    sshUser?: string;
+    /** EC2 key pair name installed on the instance. Default: none. */
+    keyName?: string;
+    /** CIDRs allowed to SSH to the endpoints. Default `[]` (SSH only through `bastion`). */
+    adminCidrs?: string[];
+    /** SSH jump host for the remote commands. Default: none (connect to the tunnel EIP directly). */
+    bastion?: BastionConfig;
+    /** Root volume size in GiB. Default `8`. */
+    rootVolumeGiB?: number;
+    /** IPsec daemon for every partner unless a partner overrides it. Default `strongswan`. */
+    ipsecDaemon?: "strongswan" | "libreswan";
+}
+
+export interface IkeConfig {
+    /** IKE version, 1 or 2. Default `2`. */
+    version?: number;
+    /** Phase 1 proposals in strongSwan syntax. Default `["aes256-sha256-modp2048"]`. */
+    ikeProposals?: string[];
+    /** Phase 2 (ESP) proposals in strongSwan syntax. Default `["aes256-sha256-modp2048"]`. */
+    espProposals?: string[];
+    /** Phase 1 lifetime in seconds, 300..86400. Default `28800`. */
+    ikeLifetime?: number;
+    /** Phase 2 lifetime in seconds, 300..86400, at most `ikeLifetime`. Default `3600`. */
+    childLifetime?: number;
+    /** Dead peer detection interval in seconds, 0 (off) or 5..300. Default `30`. */
+    dpdDelay?: number;
+    /** Accept modp1024, sha1, 3des and md5 (with a warning). Default `false`. */
+    allowWeakAlgorithms?: boolean;
+}
+
+export interface InboundMappingConfig {
+    /** Partner hosts allowed to use this mapping, each inside `remoteHosts`. Default: all of them. */
+    from?: string[];
+    /** `tcp`, `udp` or `all`. Default `all` (every port; `port` must then be unset). */
+    protocol?: string;
+    /** Port on the NAT address (tcp/udp only). Default: every port. */
+    port?: number;
+    /** Internal address that receives the traffic, inside `internalCidrs`. Required. */
+    target: string;
+    /** Port on the target. Default: `port`. */
+    targetPort?: number;
+}
+
+export interface ProxyConfig {
+    /** Port nginx listens on, on the endpoint's private IP. Required; not 22, 500 or 4500. */
+    listenPort: number;
+    /** `http` (nginx http proxy) or `tcp` (stream module). Default `http`. */
+    protocol?: string;
+    /** Partner host to relay to, inside `remoteHosts`. Required. */
+    remoteHost: string;
+    /** Port on the partner host. Default `80` for http; required for tcp. */
+    remotePort?: number;
+}
+
+export interface ElasticIpConfig {
+    /** Existing allocation id (`eipalloc-...`) to adopt instead of allocating. Default: allocate. */
+    allocationId?: string;
+    /** The public IP of that allocation, so previews and the offline plan can render with it.
+     *  Only with `allocationId`. Default: known only after `pulumi up`. */
+    publicIp?: string;
+}
+
+export interface PartnerConfig {
+    /** Lowercase DNS label, at most 18 characters (iptables chain names derive from it). Required. */
+    name: string;
+    /** Fixed private IP of this partner's endpoint, inside `network.subnetCidr`. Required. */
+    privateIp: string;
+    /** The partner's VPN gateway public IPv4 address. Required. */
+    gatewayIp: string;
+    /** The partner's IKE identity. Default: `gatewayIp`. */
+    remoteId?: string;
+    /** The partner's encryption domain: IPv4 hosts or CIDRs. Required, at least one. */
+    remoteHosts: string[];
+    /** IKE/IPsec parameters agreed with the partner. Defaults as in `IkeConfig`. */
+    ike?: IkeConfig;
+    /** Our NAT address (the encryption domain the partner sees). Default: allocate a new EIP. */
+    natEip?: ElasticIpConfig;
+    /** Our gateway address (the IKE peer the partner sees). Default: allocate a new EIP. */
+    tunnelEip?: ElasticIpConfig;
+    /** Partner-initiated traffic to forward to our instances. Default `[]`. */
+    inbound?: InboundMappingConfig[];
+    /** classic-proxy: listeners on the endpoint relaying to partner hosts. Default `[]`. */
+    proxies?: ProxyConfig[];
+    /** Overrides `endpoint.ipsecDaemon` for this partner. */
+    ipsecDaemon?: "strongswan" | "libreswan";
+}
+
+export interface StackConfig {
+    /** `vpc-routing` or `classic-proxy`. Required. */
+    mode: string;
+    network: NetworkConfig;
+    /** Endpoint instance settings shared by every partner. Default: all defaults. */
+    endpoint?: EndpointConfig;
+    /** One entry per partner. Required, at least one. */
+    partners: PartnerConfig[];
+    /** Lab and test switch: accept documentation ranges where public addresses are required. Default `false`. */
+    allowDocumentationAddresses?: boolean;
+}
+
+export const DEFAULTS = {
+    instanceType: "t3.micro",
+    amiOwner: "099720109477",
+    amiNameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*",
+    sshUser: "ubuntu",
+    bastionUser: "ec2-user",
+    sshPort: 22,
+    rootVolumeGiB: 8,
+    ipsecDaemon: "strongswan",
+    ikeVersion: 2,
+    ikeProposals: ["aes256-sha256-modp2048"],
+    espProposals: ["aes256-sha256-modp2048"],
+    ikeLifetime: 28800,
+    childLifetime: 3600,
+    dpdDelay: 30,
+    httpRemotePort: 80,
+} as const;
+
+/** Ports the endpoint itself uses; a proxy may not listen on them. */
+export const RESERVED_PORTS: readonly number[] = [22, 500, 4500];
