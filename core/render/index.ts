@@ -1,0 +1,53 @@
+/**
+ * Rendered artifacts for one partner endpoint: the files it receives and the scripts the remote
+ * commands run. The Pulumi components, the offline plan and the lab all call these functions, so
+ * what is tested is byte for byte what is pushed.
+ */
+import type { EndpointAddresses, PartnerModel, RenderedFile, StackModel } from "../model";
+
+export { renderSwanctl, swanctlConnectionName, swanctlChildName } from "./swanctl";
+export { renderSwanctlSecrets } from "./swanctlSecrets";
+export { renderNatRules, natChainNames } from "./nat";
+export { renderNginx } from "./nginx";
+export { renderApplyScript, renderBootstrapScript, renderBootHelper, renderRemoveHelper, applyCommand, bootstrapCommand, removeCommand } from "./scripts";
+export { endpointPaths } from "./paths";
+
+import { renderSwanctl } from "./swanctl";
+import { renderSwanctlSecrets } from "./swanctlSecrets";
+import { renderNatRules } from "./nat";
+import { renderNginx } from "./nginx";
+import { endpointPaths } from "./paths";
+import { renderHelperFiles } from "./scripts";
+import { createHash } from "crypto";
+
+/** Every file one partner's endpoint receives (config and helper scripts), in a stable order. */
+export function renderEndpointFiles(model: StackModel, partner: PartnerModel, addresses: EndpointAddresses, psk: string): RenderedFile[] {
+    const paths = endpointPaths(partner.name);
+    const files: RenderedFile[] = [
+        { path: paths.swanctlConf, mode: "0644", content: renderSwanctl(partner, addresses), secret: false },
+        { path: paths.swanctlSecrets, mode: "0600", content: renderSwanctlSecrets(partner, addresses, psk), secret: true },
+        { path: paths.natRules, mode: "0644", content: renderNatRules(model, partner, addresses), secret: false },
+    ];
+    if (model.mode === "classic-proxy") {
+        files.push({ path: paths.nginxConf, mode: "0644", content: renderNginx(partner), secret: false });
+    }
+    return [...files, ...renderHelperFiles()];
+}
+
+/**
+ * Content hashes that drive the remote commands' `triggers`: one over the plain files, one over
+ * the secret ones, so a PSK rotation re-applies without the plain hash (or the key) changing.
+ */
+export function contentHashes(files: readonly RenderedFile[]): { config: string; secrets: string; generation: string } {
+    const digest = (subset: readonly RenderedFile[]) => {
+        const h = createHash("sha256");
+        for (const f of subset) h.update(`${f.path}\0${f.mode}\0${f.content}\0`);
+        return h.digest("hex").slice(0, 32);
+    };
+    return {
+        config: digest(files.filter((f) => !f.secret)),
+        secrets: digest(files.filter((f) => f.secret)),
+        /** Names one exact applied state on the endpoint (see removeCommand). */
+        generation: digest(files).slice(0, 16),
+    };
+}

@@ -1,0 +1,35 @@
+/**
+ * Where each artifact lives on the endpoint. One place, so the apply script, the boot restore,
+ * the removal and the lab agree.
+ */
+
+export interface EndpointPaths {
+    /** strongSwan connection config, loaded by `swanctl --load-all` (conf.d/*.conf is included). */
+    readonly swanctlConf: string;
+    /** The PSK, mode 0600, in swanctl's `secrets` syntax. */
+    readonly swanctlSecrets: string;
+    /** iptables-restore payload for this partner's own nat chains. */
+    readonly natRules: string;
+    /** The endpoint's whole nginx config (classic-proxy); the endpoint is dedicated to one partner. */
+    readonly nginxConf: string;
+    /** Per-partner state: the applied generation and the installed NAT payload. */
+    readonly stateDir: string;
+}
+
+export const SWANCTL_DIR = "/etc/swanctl/conf.d";
+export const STATE_ROOT = "/etc/partner-vpn";
+export const HELPER_DIR = "/usr/local/sbin";
+/** Restores NAT rules and reloads IPsec and nginx config at boot (run by a systemd unit). */
+export const BOOT_SCRIPT = `${HELPER_DIR}/partner-vpn-boot`;
+/** Removes one partner's config when its apply command is deleted. */
+export const REMOVE_SCRIPT = `${HELPER_DIR}/partner-vpn-remove`;
+
+export function endpointPaths(partner: string): EndpointPaths {
+    return {
+        swanctlConf: `${SWANCTL_DIR}/partner-vpn-${partner}.conf`,
+        swanctlSecrets: `${SWANCTL_DIR}/partner-vpn-${partner}.secrets.conf`,
+        natRules: `${STATE_ROOT}/${partner}/nat.rules`,
+        nginxConf: "/etc/nginx/nginx.conf",
+        stateDir: `${STATE_ROOT}/${partner}`,
+    };
+}

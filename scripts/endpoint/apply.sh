@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# partner-vpn apply: installs one partner's staged files and switches the endpoint to them with
+# no interruption for what did not change. Order: strongSwan first (a new host's CHILD_SA comes
+# up before any NAT rule sends traffic its way), then NAT, then nginx. Any failure restores the
+# previous files and reloads them, so the previous config keeps serving.
+set -euo pipefail
+
+# Arguments: partner generation stage-dir, then per file: role staged-name destination mode.
+# Roles: swanctl, secrets, nat, nginx, helper.
+pvpn_apply() {
+    local partner=$1 generation=$2 stage=$3
+    shift 3
+    local state="$PVPN_STATE_ROOT/$partner"
+    local -a roles=() staged=() dests=() modes=()
+    while [ "$#" -ge 4 ]; do
+        roles+=("$1")
+        staged+=("$stage/$2")
+        dests+=("$3")
+        modes+=("$4")
+        shift 4
+    done
+
+    local i
+    for i in "${!roles[@]}"; do
+        case ${roles[$i]} in
+            nginx) nginx -t -q -c "${staged[$i]}" || pvpn_die "nginx rejected the new proxy config; nothing was changed" ;;
+            nat) iptables-restore -w --test --noflush <"${staged[$i]}" || pvpn_die "iptables-restore rejected the new NAT rules; nothing was changed" ;;
+        esac
+    done
+
+    local changed=""
+    for i in "${!roles[@]}"; do
+        if ! cmp -s "${staged[$i]}" "${dests[$i]}" || [ "$(stat -c %a "${dests[$i]}" 2>/dev/null)" != "${modes[$i]#0}" ]; then
+            changed="$changed ${roles[$i]}"
+        fi
+    done
+    install -d -m 0755 "$state"
+
+    if [ -z "$changed" ] && [ "$(cat "$state/generation" 2>/dev/null)" = "$generation" ]; then
+        pvpn_converge_unchanged "$partner" "$state" && {
+            pvpn_log "$partner: unchanged (generation $generation)"
+            return 0
+        }
+    fi
+    pvpn_log "$partner: applying generation $generation (changed:${changed:- live state})"
+
+    local backup="$state/previous"
+    rm -rf "$backup"
+    install -d -m 0700 "$backup"
+    : >"$backup/absent"
+    for i in "${!roles[@]}"; do
+        if [ -e "${dests[$i]}" ]; then
+            cp -p "${dests[$i]}" "$backup/$i"
+        else
+            printf '%s\n' "$i" >>"$backup/absent"
+        fi
+    done
+
+    for i in "${!roles[@]}"; do
+        pvpn_install_file "${staged[$i]}" "${dests[$i]}" "${modes[$i]}"
+    done
+
+    local nat_rules=""
+    for i in "${!roles[@]}"; do
+        [ "${roles[$i]}" = nat ] && nat_rules=${dests[$i]}
+    done
+
+    case $changed in *swanctl* | *secrets* | "") pvpn_swanctl_load || pvpn_rollback "$partner" "$backup" "strongSwan rejected the new config" "${dests[@]}" ;; esac
+    pvpn_restore_nat "$partner" "$nat_rules" || pvpn_rollback "$partner" "$backup" "the NAT rules did not apply" "${dests[@]}"
+    case $changed in *nginx*) pvpn_nginx_reload || pvpn_rollback "$partner" "$backup" "nginx did not reload" "${dests[@]}" ;; esac
+
+    printf '%s\n' "$generation" >"$state/generation.tmp"
+    mv -f "$state/generation.tmp" "$state/generation"
+    rm -rf "$backup"
+    pvpn_log "$partner: applied generation $generation"
+}
+
+# Files are unchanged: re-assert the live state cheaply (a reboot without the boot unit, or a
+# hand-edited ruleset), without reloading what is already running.
+pvpn_converge_unchanged() {
+    local partner=$1 state=$2
+    pvpn_restore_nat "$partner" "$state/nat.rules" || return 1
+    swanctl --list-conns 2>/dev/null | grep -q "^pvpn-$partner:" || pvpn_swanctl_load || return 1
+}
+
+pvpn_install_file() {
+    local src=$1 dest=$2 mode=$3
+    install -d -m 0755 "$(dirname "$dest")"
+    install -m "$mode" -o root -g root "$src" "$dest.pvpn-new"
+    mv -f "$dest.pvpn-new" "$dest"
+}
+
+pvpn_rollback() {
+    local partner=$1 backup=$2 reason=$3
+    shift 3
+    local i=0 dest
+    for dest in "$@"; do
+        if grep -qx "$i" "$backup/absent"; then
+            rm -f "$dest"
+        else
+            cp -p "$backup/$i" "$dest.pvpn-new"
+            mv -f "$dest.pvpn-new" "$dest"
+        fi
+        i=$((i + 1))
+    done
+    pvpn_swanctl_load || pvpn_log "$partner: reloading the previous strongSwan config also failed"
+    if [ -f "$PVPN_STATE_ROOT/$partner/nat.rules" ]; then
+        pvpn_restore_nat "$partner" "$PVPN_STATE_ROOT/$partner/nat.rules" || pvpn_log "$partner: restoring the previous NAT rules also failed"
+    else
+        pvpn_remove_nat "$partner"
+    fi
+    if grep -qs "^# partner-vpn: $partner proxy" /etc/nginx/nginx.conf; then
+        pvpn_nginx_reload || pvpn_log "$partner: reloading the previous nginx config also failed"
+    fi
+    pvpn_die "$partner: $reason; the previous config was restored and keeps serving"
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# partner-vpn endpoint library: functions shared by the apply, boot and remove scripts. The
+# renderer prepends it to each of them, so one copy of this logic runs everywhere.
+set -euo pipefail
+
+# Used by the scripts this library is prepended to.
+# shellcheck disable=SC2034
+PVPN_STATE_ROOT=/etc/partner-vpn
+PVPN_LOCK=/run/partner-vpn.lock
+
+pvpn_log() {
+    printf 'partner-vpn: %s\n' "$*" >&2
+}
+
+pvpn_die() {
+    pvpn_log "ERROR: $*"
+    exit 1
+}
+
+# Serialise every script that changes the endpoint: an apply racing a boot restore or a removal
+# could otherwise interleave their reloads.
+pvpn_lock() {
+    exec 9>"$PVPN_LOCK"
+    flock -w 120 9 || pvpn_die "another partner-vpn script held $PVPN_LOCK for 120 s"
+}
+
+pvpn_chain() {
+    printf 'PVPN-%s-%s' "$1" "$2"
+}
+
+# The jumps from the built-in chains into a partner's chains: present exactly once, first in line
+# (ahead of any MASQUERADE someone else installed).
+pvpn_ensure_jumps() {
+    local partner=$1 builtin kind
+    for kind in PRE POST; do
+        builtin=PREROUTING
+        [ "$kind" = POST ] && builtin=POSTROUTING
+        if ! iptables -w -t nat -C "$builtin" -j "$(pvpn_chain "$partner" "$kind")" 2>/dev/null; then
+            iptables -w -t nat -I "$builtin" 1 -j "$(pvpn_chain "$partner" "$kind")"
+        fi
+    done
+}
+
+# Replace the partner's two chains with the payload in one transaction, then ensure the jumps.
+pvpn_restore_nat() {
+    local partner=$1 rules=$2
+    iptables-restore -w --noflush <"$rules" || return 1
+    pvpn_ensure_jumps "$partner"
+}
+
+pvpn_remove_nat() {
+    local partner=$1 builtin kind chain tries
+    for kind in PRE POST; do
+        builtin=PREROUTING
+        [ "$kind" = POST ] && builtin=POSTROUTING
+        chain=$(pvpn_chain "$partner" "$kind")
+        tries=0
+        while [ "$tries" -lt 50 ] && iptables -w -t nat -D "$builtin" -j "$chain" 2>/dev/null; do
+            tries=$((tries + 1))
+        done
+        iptables -w -t nat -F "$chain" 2>/dev/null || true
+        iptables -w -t nat -X "$chain" 2>/dev/null || true
+    done
+}
+
+# Load every connection and secret under /etc/swanctl. charon keeps established SAs whose config
+# did not change, starts children that are new, and unloads connections whose files are gone.
+pvpn_swanctl_load() {
+    local out
+    if ! out=$(swanctl --load-all --noprompt 2>&1); then
+        printf '%s\n' "$out" >&2
+        return 1
+    fi
+    # swanctl exits 0 even when charon discarded a connection; its output says so.
+    if printf '%s\n' "$out" | grep -Eqi 'failed|invalid|discarded|parsing .* failed'; then
+        printf '%s\n' "$out" >&2
+        return 1
+    fi
+}
+
+# Wait (bounded) until charon answers on its control socket, e.g. right after boot.
+pvpn_wait_charon() {
+    local i
+    for i in $(seq 1 30); do
+        if swanctl --stats >/dev/null 2>&1; then
+            return 0
+        fi
+        [ "$i" -lt 30 ] && sleep 1
+    done
+    return 1
+}
+
+pvpn_nginx_reload() {
+    if [ -d /run/systemd/system ]; then
+        systemctl reload-or-restart nginx
+    elif [ -s /run/nginx.pid ] && kill -0 "$(cat /run/nginx.pid)" 2>/dev/null; then
+        nginx -s reload
+    else
+        nginx
+    fi
+}
