@@ -41,6 +41,9 @@ export interface BastionConfig {
     user?: string;
     /** SSH port on the bastion. Default `22`. */
     port?: number;
+    /** The bastion's security group (`sg-...`): endpoints accept SSH from it. Default: none
+     *  (then list the bastion's address in `endpoint.adminCidrs`). */
+    securityGroupId?: string;
 }
 
 export interface EndpointConfig {

@@ -30,6 +30,8 @@ export interface BastionModel {
     readonly host: string;
     readonly user: string;
     readonly port: number;
+    /** The bastion's security group; the endpoints accept SSH from it. */
+    readonly securityGroupId?: string;
 }
 
 export interface EndpointModel {

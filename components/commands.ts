@@ -1,0 +1,96 @@
+/**
+ * The remote commands that configure an endpoint over SSH.
+ * - bootstrap: packages, sysctl, boot unit; re-runs when the instance or the script changes.
+ * - apply: pushes the rendered files. Its script carries the PSK, so it travels on stdin as a
+ *   secret, never in the command line or `environment` (which would also need sshd AcceptEnv).
+ *   `triggers` hold content hashes, so a change replaces the command: the engine runs the new
+ *   create, then the old delete; that delete names the generation it applied and removes nothing
+ *   once a newer one is in place. Removing a partner runs the delete with the current generation,
+ *   which cleans up.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import type { EndpointAddresses, PartnerModel, StackModel } from "../core/model";
+import {
+    applyCommand, bootstrapCommand, contentHashes, removeCommand, renderApplyScript, renderBootstrapScript, renderEndpointFiles,
+} from "../core/render";
+
+export type Connection = command.types.input.remote.ConnectionArgs;
+
+export interface ConnectionArgs {
+    readonly model: StackModel;
+    /** Where SSH connects: the private IP through a bastion, else the tunnel EIP. */
+    readonly host: pulumi.Input<string>;
+    readonly sshPrivateKey: pulumi.Input<string>;
+}
+
+export function sshConnection(args: ConnectionArgs): Connection {
+    const { endpoint } = args.model;
+    return {
+        host: args.host,
+        user: endpoint.sshUser,
+        port: 22,
+        privateKey: pulumi.secret(args.sshPrivateKey),
+        // A fresh instance takes a minute or two before sshd answers.
+        dialErrorLimit: 40,
+        perDialTimeout: 15,
+        proxy: endpoint.bastion
+            ? { host: endpoint.bastion.host, user: endpoint.bastion.user, port: endpoint.bastion.port, privateKey: pulumi.secret(args.sshPrivateKey) }
+            : undefined,
+    };
+}
+
+export interface BootstrapArgs {
+    readonly model: StackModel;
+    readonly connection: Connection;
+    readonly instanceId: pulumi.Input<string>;
+}
+
+export function createBootstrapCommand(name: string, args: BootstrapArgs, parent: pulumi.Resource, dependsOn: pulumi.Resource[]): command.remote.Command {
+    const script = renderBootstrapScript();
+    return new command.remote.Command(`${name}-bootstrap`, {
+        connection: args.connection,
+        create: bootstrapCommand(args.model),
+        stdin: script,
+        triggers: [args.instanceId, createHash("sha256").update(script).digest("hex").slice(0, 32), args.model.mode],
+        addPreviousOutputInEnv: false,
+    }, { parent, dependsOn });
+}
+
+export interface ApplyArgs {
+    readonly model: StackModel;
+    readonly partner: PartnerModel;
+    readonly connection: Connection;
+    readonly instanceId: pulumi.Input<string>;
+    readonly addresses: pulumi.Input<EndpointAddresses>;
+    readonly psk: pulumi.Input<string>;
+}
+
+export interface ApplyCommand {
+    readonly command: command.remote.Command;
+    /** Hashes of the rendered content: plain, secret, and the generation the endpoint records. */
+    readonly hashes: pulumi.Output<{ config: string; secrets: string; generation: string }>;
+}
+
+export function createApplyCommand(name: string, args: ApplyArgs, parent: pulumi.Resource, dependsOn: pulumi.Resource[]): ApplyCommand {
+    const { model, partner } = args;
+    // Everything derived from the PSK stays inside this secret output; only hashes leave it.
+    const rendered = pulumi.secret(pulumi.all([args.addresses, args.psk]).apply(([addresses, psk]) => {
+        const files = renderEndpointFiles(model, partner, addresses, psk);
+        const hashes = contentHashes(files);
+        return { script: renderApplyScript(partner, files, hashes.generation), hashes };
+    }));
+    const hashes = pulumi.unsecret(rendered.apply((r) => r.hashes));
+    const cmd = new command.remote.Command(`${name}-apply`, {
+        connection: args.connection,
+        create: applyCommand(model),
+        delete: hashes.apply((h) => removeCommand(model, partner.name, h.generation)),
+        stdin: rendered.apply((r) => r.script),
+        triggers: [args.instanceId, hashes.apply((h) => h.config), hashes.apply((h) => h.secrets)],
+        addPreviousOutputInEnv: false,
+        // The scripts print nothing secret; the outputs are still kept secret in state.
+        logging: "stderr",
+    }, { parent, dependsOn, additionalSecretOutputs: ["stdout", "stderr"] });
+    return { command: cmd, hashes };
+}

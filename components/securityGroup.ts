@@ -1,0 +1,79 @@
+/**
+ * The endpoint's security group: IKE and NAT-T only from the partner's gateway, SSH only from the
+ * admin CIDRs or the bastion's group, and our internal CIDRs to the proxy ports (classic-proxy)
+ * or for forwarded traffic (vpc-routing). Every rule is described. The rule list is a pure
+ * function so tests can check it without Pulumi.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { PartnerModel, StackModel } from "../core/model";
+
+export interface SecurityGroupRule {
+    readonly description: string;
+    readonly protocol: "tcp" | "udp" | "-1";
+    readonly fromPort: number;
+    readonly toPort: number;
+    readonly cidrBlocks?: readonly string[];
+    readonly securityGroups?: readonly string[];
+}
+
+export interface SecurityGroupRules {
+    readonly ingress: readonly SecurityGroupRule[];
+    readonly egress: readonly SecurityGroupRule[];
+}
+
+export function securityGroupRules(model: StackModel, partner: PartnerModel): SecurityGroupRules {
+    const gateway = [`${partner.gatewayIp}/32`];
+    const ingress: SecurityGroupRule[] = [
+        { description: `IKE from ${partner.name}'s VPN gateway`, protocol: "udp", fromPort: 500, toPort: 500, cidrBlocks: gateway },
+        { description: `IPsec NAT-T (ESP in UDP) from ${partner.name}'s VPN gateway`, protocol: "udp", fromPort: 4500, toPort: 4500, cidrBlocks: gateway },
+    ];
+    for (const cidr of model.endpoint.adminCidrs) {
+        ingress.push({ description: `SSH from admin network ${cidr}`, protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: [cidr] });
+    }
+    const bastionGroup = model.endpoint.bastion?.securityGroupId;
+    if (bastionGroup) {
+        ingress.push({ description: `SSH from the bastion (${model.endpoint.bastion?.host})`, protocol: "tcp", fromPort: 22, toPort: 22, securityGroups: [bastionGroup] });
+    }
+    if (model.mode === "classic-proxy") {
+        for (const p of partner.proxies) {
+            ingress.push({
+                description: `proxy port ${p.listenPort} (${p.protocol} to ${partner.name} ${p.remoteHost}:${p.remotePort}) from our internal networks`,
+                protocol: "tcp", fromPort: p.listenPort, toPort: p.listenPort, cidrBlocks: model.network.internalCidrs,
+            });
+        }
+    } else {
+        ingress.push({
+            description: `traffic from our internal networks routed through the endpoint to ${partner.name}`,
+            protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: model.network.internalCidrs,
+        });
+    }
+    const egress: SecurityGroupRule[] = [
+        { description: "all outbound: IKE/NAT-T to the partner, forwarded and DNATed traffic, package mirrors", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] },
+    ];
+    return { ingress, egress };
+}
+
+export interface SecurityGroupArgs {
+    readonly model: StackModel;
+    readonly partner: PartnerModel;
+}
+
+export function createSecurityGroup(name: string, args: SecurityGroupArgs, parent: pulumi.Resource): aws.ec2.SecurityGroup {
+    const rules = securityGroupRules(args.model, args.partner);
+    const toInput = (r: SecurityGroupRule) => ({
+        description: r.description,
+        protocol: r.protocol,
+        fromPort: r.fromPort,
+        toPort: r.toPort,
+        cidrBlocks: r.cidrBlocks ? [...r.cidrBlocks] : undefined,
+        securityGroups: r.securityGroups ? [...r.securityGroups] : undefined,
+    });
+    return new aws.ec2.SecurityGroup(`${name}-sg`, {
+        description: `partner-vpn endpoint for ${args.partner.name}`,
+        vpcId: args.model.network.vpcId,
+        ingress: rules.ingress.map(toInput),
+        egress: rules.egress.map(toInput),
+        tags: { Name: `partner-vpn-${args.partner.name}`, "partner-vpn:partner": args.partner.name },
+    }, { parent });
+}

@@ -1,0 +1,69 @@
+/**
+ * The whole program: read and validate the stack config, stop with every problem listed before a
+ * single resource exists, then one PartnerVpn component per partner. Returns the stack outputs.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_KEYS, CONFIG_NAMESPACE } from "../core/config";
+import type { StackModel } from "../core/model";
+import { formatIssue, validateStackConfig } from "../core/validate";
+import { PartnerVpn, type PartnerHandoff } from "../components/partnerVpn";
+import { parseConfigValue, projectConfig } from "./stackFile";
+
+export interface StackOutputs {
+    readonly mode: string;
+    readonly partners: Record<string, pulumi.Output<PartnerHandoff>>;
+    readonly natIps: Record<string, pulumi.Output<string>>;
+    readonly tunnelIps: Record<string, pulumi.Output<string>>;
+    readonly appliedGenerations: Record<string, pulumi.Output<string>>;
+}
+
+function readSecret(key: string): unknown {
+    // Read through the runtime (not Config.get, which warns on secrets); the value is only
+    // validated here and enters resources wrapped in pulumi.secret.
+    const value = pulumi.runtime.getConfig(`${CONFIG_NAMESPACE}:${key}`);
+    return value === undefined ? undefined : parseConfigValue(value);
+}
+
+function stackAmi(model: StackModel): pulumi.Input<string> {
+    if (model.endpoint.ami) return model.endpoint.ami;
+    return aws.ec2.getAmiOutput({
+        mostRecent: true,
+        owners: [model.endpoint.amiOwner],
+        filters: [
+            { name: "name", values: [model.endpoint.amiNameFilter] },
+            { name: "architecture", values: ["x86_64"] },
+            { name: "virtualization-type", values: ["hvm"] },
+        ],
+    }).id;
+}
+
+export function definePartnerVpnStack(): StackOutputs {
+    const raw = projectConfig(pulumi.runtime.allConfig());
+    delete raw[CONFIG_KEYS.psks];
+    delete raw[CONFIG_KEYS.sshPrivateKey];
+    const psks = readSecret(CONFIG_KEYS.psks);
+    const sshPrivateKey = readSecret(CONFIG_KEYS.sshPrivateKey);
+    const result = validateStackConfig(raw, { psks, sshPrivateKey });
+    for (const w of result.warnings) pulumi.log.warn(formatIssue(w));
+    if (!result.ok) {
+        const lines = result.errors.map((e) => `  - ${formatIssue(e)}`);
+        throw new pulumi.RunError(`partner-vpn: the stack config has ${result.errors.length} problem(s); nothing was created:\n${lines.join("\n")}`);
+    }
+    const model = result.model;
+    const keys = psks as Record<string, string>;
+    const ami = stackAmi(model);
+    const components = model.partners.map((partner) => new PartnerVpn(partner.name, {
+        model, partner, ami,
+        psk: pulumi.secret(keys[partner.name]),
+        sshPrivateKey: pulumi.secret(sshPrivateKey as string),
+    }));
+    const byName = <T>(pick: (c: PartnerVpn) => T) => Object.fromEntries(components.map((c, i) => [model.partners[i].name, pick(c)]));
+    return {
+        mode: model.mode,
+        partners: byName((c) => c.handoff),
+        natIps: byName((c) => c.natIp),
+        tunnelIps: byName((c) => c.tunnelIp),
+        appliedGenerations: byName((c) => c.generation),
+    };
+}
