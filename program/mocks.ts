@@ -146,12 +146,14 @@ export async function evaluateProgram(config: Readonly<Record<string, string>>, 
             },
         }, "partner-vpn", options.stack ?? "dev", false);
         // Record resource options, which the mocks API does not pass to newResource.
-        const monitor = pulumi.runtime.getMonitor() as unknown as Record<string, (req: Req, cb: unknown) => Promise<void>>;
+        const monitor = pulumi.runtime.getMonitor() as unknown as Record<string, (req: Req, cb: unknown) => Promise<void>> & {
+            newUrn(parent: string, type: string, name: string): string;
+        };
         for (const method of ["registerResource", "readResource"]) {
             const original = monitor[method].bind(monitor);
             monitor[method] = (req: Req, cb: unknown) => {
                 pending.set(`${req.getType()}::${req.getName()}`, {
-                    urn: `urn:pulumi:${options.stack ?? "dev"}::partner-vpn::${req.getType()}::${req.getName()}`,
+                    urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
                     parent: req.getParent(),
                     options: {
                         protect: req.getProtect?.() ?? false,
