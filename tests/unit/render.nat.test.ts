@@ -1,0 +1,166 @@
+/**
+ * renderNatRules: the iptables-restore --noflush payload of one partner's own NAT chains. The
+ * expected rules are written out literally, in iptables-save's canonical form (the real-tool test
+ * in tests/tools/iptables.test.ts checks that iptables-save gives them back unchanged).
+ */
+import { expect } from "chai";
+import { natChainNames, renderNatRules } from "../../core/render";
+import {
+    ADDRESSES, classicTcpRaw, DEV, DEV_CLASSIC, editFirstPartner, inboundPortsRaw, modelOf, readStackConfig, type RawStack,
+} from "../tools/tools";
+
+const snat = (src: string, dst: string) => `-A PVPN-bigcorp-POST -s ${src} -d ${dst} -m comment --comment "pvpn bigcorp snat" -j SNAT --to-source 192.0.2.23`;
+
+interface NatCase {
+    readonly title: string;
+    readonly raw: () => RawStack;
+    readonly post: string[];
+    readonly pre: string[];
+}
+
+const cases: NatCase[] = [
+    {
+        title: "dev (vpc-routing, two hosts, two every-port mappings)",
+        raw: () => readStackConfig(DEV),
+        post: [snat("172.16.0.0/24", "110.220.10.7/32"), snat("172.16.0.0/24", "110.220.10.135/32")],
+        pre: [
+            '-A PVPN-bigcorp-PRE -s 110.220.10.7/32 -d 192.0.2.23/32 -m comment --comment "pvpn bigcorp dnat" -j DNAT --to-destination 172.16.0.10',
+            '-A PVPN-bigcorp-PRE -s 110.220.10.135/32 -d 192.0.2.23/32 -m comment --comment "pvpn bigcorp dnat" -j DNAT --to-destination 172.16.0.11',
+        ],
+    },
+    {
+        title: "dev-classic (no inbound)",
+        raw: () => readStackConfig(DEV_CLASSIC),
+        post: [snat("172.16.0.0/24", "110.220.10.7/32"), snat("172.16.0.0/24", "110.220.10.135/32")],
+        pre: [],
+    },
+    {
+        title: "two internal CIDRs x two partner hosts (one SNAT rule per pair)",
+        raw: () => {
+            const raw = readStackConfig(DEV);
+            (raw.network as Record<string, unknown>).internalCidrs = ["172.16.0.0/24", "10.20.0.0/16"];
+            return editFirstPartner(raw, (p) => (p.inbound = []));
+        },
+        post: [
+            snat("172.16.0.0/24", "110.220.10.7/32"),
+            snat("10.20.0.0/16", "110.220.10.7/32"),
+            snat("172.16.0.0/24", "110.220.10.135/32"),
+            snat("10.20.0.0/16", "110.220.10.135/32"),
+        ],
+        pre: [],
+    },
+    {
+        title: "an endpoint outside the internal CIDRs (its own traffic is NATed too)",
+        raw: () => {
+            const raw = readStackConfig(DEV);
+            (raw.network as Record<string, unknown>).internalCidrs = ["10.20.0.0/16"];
+            return editFirstPartner(raw, (p) => (p.inbound = [{ target: "10.20.0.10" }]));
+        },
+        post: [
+            snat("10.20.0.0/16", "110.220.10.7/32"),
+            snat("172.16.0.5/32", "110.220.10.7/32"),
+            snat("10.20.0.0/16", "110.220.10.135/32"),
+            snat("172.16.0.5/32", "110.220.10.135/32"),
+        ],
+        pre: [
+            '-A PVPN-bigcorp-PRE -s 110.220.10.7/32 -d 192.0.2.23/32 -m comment --comment "pvpn bigcorp dnat" -j DNAT --to-destination 10.20.0.10',
+            '-A PVPN-bigcorp-PRE -s 110.220.10.135/32 -d 192.0.2.23/32 -m comment --comment "pvpn bigcorp dnat" -j DNAT --to-destination 10.20.0.10',
+        ],
+    },
+    {
+        title: "port mappings of both protocols, a partner network, a remapped port (vpc-routing)",
+        raw: inboundPortsRaw,
+        post: [snat("172.16.0.0/24", "110.220.10.7/32"), snat("172.16.0.0/24", "110.220.10.9/32"), snat("172.16.0.0/24", "110.220.10.128/28")],
+        pre: [
+            '-A PVPN-bigcorp-PRE -s 110.220.10.7/32 -d 192.0.2.23/32 -p tcp -m tcp --dport 8443 -m comment --comment "pvpn bigcorp dnat" -j DNAT --to-destination 172.16.0.10:443',
+            '-A PVPN-bigcorp-PRE -s 110.220.10.128/28 -d 192.0.2.23/32 -p udp -m udp --dport 5060 -m comment --comment "pvpn bigcorp dnat" -j DNAT --to-destination 172.16.0.11:5060',
+            '-A PVPN-bigcorp-PRE -s 110.220.10.9/32 -d 192.0.2.23/32 -m comment --comment "pvpn bigcorp dnat" -j DNAT --to-destination 172.16.0.12',
+        ],
+    },
+    {
+        title: "classic-proxy with a mapping (return traffic SNATed to the endpoint, on the target port)",
+        raw: classicTcpRaw,
+        post: [
+            snat("172.16.0.0/24", "110.220.10.7/32"),
+            snat("172.16.0.0/24", "110.220.10.135/32"),
+            '-A PVPN-bigcorp-POST -s 110.220.10.7/32 -d 172.16.0.10/32 -p tcp -m tcp --dport 443 -m comment --comment "pvpn bigcorp return" -j SNAT --to-source 172.16.0.5',
+        ],
+        pre: [
+            '-A PVPN-bigcorp-PRE -s 110.220.10.7/32 -d 192.0.2.23/32 -p tcp -m tcp --dport 8443 -m comment --comment "pvpn bigcorp dnat" -j DNAT --to-destination 172.16.0.10:443',
+        ],
+    },
+    {
+        title: "classic-proxy with an every-port mapping from two hosts",
+        raw: () => editFirstPartner(readStackConfig(DEV_CLASSIC), (p) => (p.inbound = [{ target: "172.16.0.10" }])),
+        post: [
+            snat("172.16.0.0/24", "110.220.10.7/32"),
+            snat("172.16.0.0/24", "110.220.10.135/32"),
+            '-A PVPN-bigcorp-POST -s 110.220.10.7/32 -d 172.16.0.10/32 -m comment --comment "pvpn bigcorp return" -j SNAT --to-source 172.16.0.5',
+            '-A PVPN-bigcorp-POST -s 110.220.10.135/32 -d 172.16.0.10/32 -m comment --comment "pvpn bigcorp return" -j SNAT --to-source 172.16.0.5',
+        ],
+        pre: [
+            '-A PVPN-bigcorp-PRE -s 110.220.10.7/32 -d 192.0.2.23/32 -m comment --comment "pvpn bigcorp dnat" -j DNAT --to-destination 172.16.0.10',
+            '-A PVPN-bigcorp-PRE -s 110.220.10.135/32 -d 192.0.2.23/32 -m comment --comment "pvpn bigcorp dnat" -j DNAT --to-destination 172.16.0.10',
+        ],
+    },
+];
+
+describe("renderNatRules", () => {
+    it("names the partner's chains PVPN-<name>-PRE/POST", () => {
+        expect(natChainNames("bigcorp")).to.deep.equal({ pre: "PVPN-bigcorp-PRE", post: "PVPN-bigcorp-POST" });
+        // The longest partner name still fits iptables' 28-character chain names.
+        expect(natChainNames("a23456789012345678").post).to.have.length.at.most(28);
+    });
+
+    for (const c of cases) {
+        describe(c.title, () => {
+            let text = "";
+            let lines: string[] = [];
+            before(() => {
+                const model = modelOf(c.raw());
+                text = renderNatRules(model, model.partners[0], ADDRESSES);
+                lines = text.split("\n");
+            });
+
+            it("renders exactly the expected rules, in order", () => {
+                expect(lines.filter((l) => l.startsWith("-A PVPN-bigcorp-POST "))).to.deep.equal(c.post);
+                expect(lines.filter((l) => l.startsWith("-A PVPN-bigcorp-PRE "))).to.deep.equal(c.pre);
+            });
+
+            it("touches only the partner's own chains in the nat table, in one transaction", () => {
+                const significant = lines.filter((l) => l !== "" && !l.startsWith("#"));
+                expect(significant[0]).to.equal("*nat");
+                expect(significant[significant.length - 1]).to.equal("COMMIT");
+                expect(significant.filter((l) => l.startsWith("*"))).to.deep.equal(["*nat"]);
+                const body = significant.slice(1, -1);
+                expect(body.slice(0, 4)).to.deep.equal([":PVPN-bigcorp-PRE - [0:0]", ":PVPN-bigcorp-POST - [0:0]", "-F PVPN-bigcorp-PRE", "-F PVPN-bigcorp-POST"]);
+                for (const l of body) expect(l, l).to.match(/^(:|-F |-A )PVPN-bigcorp-(PRE|POST)( |$)/);
+                expect(text).not.to.match(/PREROUTING|POSTROUTING|OUTPUT|INPUT|-X|-D |-I |MASQUERADE/);
+            });
+
+            it("SNATs only to the NAT address or (return traffic) the endpoint's private IP", () => {
+                for (const l of lines.filter((x) => x.includes("-j SNAT"))) expect(l).to.match(/--to-source (192\.0\.2\.23|172\.16\.0\.5)$/);
+                for (const l of lines.filter((x) => x.includes("-j DNAT"))) expect(l).to.include("-d 192.0.2.23/32");
+            });
+        });
+    }
+
+    it("renders no return SNAT in vpc-routing mode (routes bring the replies back)", () => {
+        const model = modelOf(inboundPortsRaw());
+        expect(renderNatRules(model, model.partners[0], ADDRESSES)).not.to.include("return");
+    });
+
+    it("follows the NAT address it is given", () => {
+        const model = modelOf(readStackConfig(DEV));
+        const text = renderNatRules(model, model.partners[0], { natIp: "192.0.2.99", tunnelIp: "198.51.100.1" });
+        expect(text).to.include("--to-source 192.0.2.99");
+        expect(text).to.include("-d 192.0.2.99/32");
+        expect(text).not.to.include("192.0.2.23");
+        expect(text).not.to.include("198.51.100.1");
+    });
+
+    it("is deterministic", () => {
+        const model = modelOf(classicTcpRaw());
+        expect(renderNatRules(model, model.partners[0], ADDRESSES)).to.equal(renderNatRules(model, model.partners[0], ADDRESSES));
+    });
+});
