@@ -7,7 +7,7 @@
  */
 import { cidrContains, toCidr } from "../addresses";
 import type { EndpointAddresses, InboundMappingModel, PartnerModel, StackModel } from "../model";
-import { cidr, ipv4, label, port } from "./safe";
+import { cidr, ipv4, label, port, RenderError } from "./safe";
 
 export function natChainNames(partner: string): { pre: string; post: string } {
     const name = label("partner name", partner);
@@ -15,8 +15,11 @@ export function natChainNames(partner: string): { pre: string; post: string } {
 }
 
 function protocolMatch(m: InboundMappingModel, portValue: number | undefined): string {
+    if (m.protocol !== "tcp" && m.protocol !== "udp" && m.protocol !== "all") throw new RenderError("inbound protocol", m.protocol, "tcp, udp or all");
+    // A DNAT to a port needs -p; iptables would reject the whole payload.
+    if (m.protocol === "all" && portValue !== undefined) throw new RenderError("inbound port", portValue, "absent with protocol all");
     if (m.protocol === "all") return "";
-    const p = m.protocol === "tcp" ? "tcp" : "udp";
+    const p = m.protocol;
     return portValue === undefined ? ` -p ${p}` : ` -p ${p} -m ${p} --dport ${port("inbound port", portValue)}`;
 }
 

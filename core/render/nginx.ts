@@ -7,16 +7,25 @@
  * module, which Debian and Ubuntu ship separately (libnginx-mod-stream) and which this file loads.
  */
 import type { PartnerModel } from "../model";
-import { ipv4, port } from "./safe";
+import { ipv4, label, port, RenderError } from "./safe";
 
 export const NGINX_STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so";
 
 export function renderNginx(partner: PartnerModel): string {
+    const name = label("partner name", partner.name);
     const listenIp = ipv4("privateIp", partner.privateIp);
+    const listening = new Set<number>();
+    for (const p of partner.proxies) {
+        if (p.protocol !== "http" && p.protocol !== "tcp") throw new RenderError("proxy protocol", p.protocol, "http or tcp");
+        // nginx -t accepts a port used twice (a second http server is only a warning, an http and a
+        // stream server on one port fail only when nginx binds), so refuse it here.
+        if (listening.has(port("listenPort", p.listenPort))) throw new RenderError("listenPort", p.listenPort, "a port no other proxy listens on");
+        listening.add(p.listenPort);
+    }
     const http = partner.proxies.filter((p) => p.protocol === "http");
     const tcp = partner.proxies.filter((p) => p.protocol === "tcp");
     const lines = [
-        `# partner-vpn: ${partner.name} proxy. Rendered by partner-vpn; changes are overwritten on the next apply.`,
+        `# partner-vpn: ${name} proxy. Rendered by partner-vpn; changes are overwritten on the next apply.`,
         ...(tcp.length > 0 ? [`load_module ${NGINX_STREAM_MODULE};`] : []),
         "user www-data;",
         "worker_processes auto;",

@@ -7,7 +7,7 @@
  */
 import { cidrSlug, toCidr } from "../addresses";
 import type { EndpointAddresses, PartnerModel } from "../model";
-import { cidr, integer, ipv4, label, swanctlToken } from "./safe";
+import { cidr, integer, ipv4, label, RenderError, swanctlToken } from "./safe";
 
 export function swanctlConnectionName(partner: string): string {
     return `pvpn-${label("partner name", partner)}`;
@@ -26,9 +26,25 @@ function lifetimes(seconds: number): { rekey: number; margin: number } {
     return { rekey, margin: seconds - rekey };
 }
 
+/** A non-empty proposal list, comma-joined: an empty `proposals =` would make charon fall back to its defaults. */
+function proposals(context: string, list: readonly string[]): string {
+    if (!Array.isArray(list) || list.length === 0) throw new RenderError(context, list, "a non-empty list of proposals");
+    return list.map((p) => swanctlToken(context, p)).join(",");
+}
+
 export function renderSwanctl(partner: PartnerModel, addresses: EndpointAddresses): string {
     const ike = partner.ike;
     const conn = swanctlConnectionName(partner.name);
+    if (!Array.isArray(partner.remoteHosts) || partner.remoteHosts.length === 0) {
+        throw new RenderError("remoteHosts", partner.remoteHosts, "a non-empty list (one CHILD_SA per host)");
+    }
+    // swanctl merges sections of the same name silently: two hosts must never share a child.
+    const childNames = partner.remoteHosts.map((h) => swanctlChildName(partner.name, h));
+    childNames.forEach((n, i) => {
+        if (childNames.indexOf(n) !== i) throw new RenderError("remoteHosts", partner.remoteHosts[i], "a host listed only once");
+    });
+    const ikeProposals = proposals("ikeProposals", ike.ikeProposals);
+    const espProposals = proposals("espProposals", ike.espProposals);
     const ikeLife = lifetimes(integer("ike.ikeLifetime", ike.ikeLifetime, 300, 86400));
     const childLife = lifetimes(integer("ike.childLifetime", ike.childLifetime, 300, 86400));
     const dpd = integer("ike.dpdDelay", ike.dpdDelay, 0, 300);
@@ -41,7 +57,7 @@ export function renderSwanctl(partner: PartnerModel, addresses: EndpointAddresse
         // The instance only has its private address; AWS maps the tunnel EIP onto it (1:1 NAT).
         `        local_addrs = ${ipv4("privateIp", partner.privateIp)}`,
         `        remote_addrs = ${ipv4("gatewayIp", partner.gatewayIp)}`,
-        `        proposals = ${ike.ikeProposals.map((p) => swanctlToken("ikeProposals", p)).join(",")}`,
+        `        proposals = ${ikeProposals}`,
         `        rekey_time = ${ikeLife.rekey}s`,
         `        over_time = ${ikeLife.margin}s`,
         ...(dpd > 0 ? [`        dpd_delay = ${dpd}s`] : []),
@@ -63,7 +79,7 @@ export function renderSwanctl(partner: PartnerModel, addresses: EndpointAddresse
             `            ${swanctlChildName(partner.name, host)} {`,
             `                local_ts = ${natTs}`,
             `                remote_ts = ${cidr("remote host", toCidr(host))}`,
-            `                esp_proposals = ${ike.espProposals.map((p) => swanctlToken("espProposals", p)).join(",")}`,
+            `                esp_proposals = ${espProposals}`,
             `                rekey_time = ${childLife.rekey}s`,
             `                rand_time = ${childLife.margin}s`,
             `                life_time = ${childLife.rekey + childLife.margin}s`,
