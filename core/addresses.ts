@@ -62,6 +62,38 @@ export function cidrsOverlap(a: string, b: string): boolean {
     return cidrContains(a, b) || cidrContains(b, a);
 }
 
+/** The prefix length of a CIDR (32 for a bare address). */
+export function prefixOf(cidr: string): number {
+    return Number(toCidr(cidr).split("/")[1]);
+}
+
+/** A dotted quad as an unsigned 32-bit integer. Assumes it was validated. */
+export function ipToInt(address: string): number {
+    return address.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
+}
+
+export function intToIp(n: number): string {
+    return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
+}
+
+/** First and last address of a CIDR (or the address itself for a bare host), as dotted quads. */
+export function cidrBounds(cidr: string): { first: string; last: string } {
+    const [address, prefix] = toCidr(cidr).split("/");
+    const size = 2 ** (32 - Number(prefix));
+    const first = Math.floor(ipToInt(address) / size) * size;
+    return { first: intToIp(first), last: intToIp(first + size - 1) };
+}
+
+/** The prefix length of a dotted-quad netmask such as `255.255.255.0`, or undefined when it is not one. */
+export function maskToPrefix(mask: string): number | undefined {
+    if (!isIpv4(mask)) return undefined;
+    const n = ipToInt(mask);
+    for (let prefix = 0; prefix <= 32; prefix++) {
+        if (n === 2 ** 32 - 2 ** (32 - prefix)) return prefix;
+    }
+    return undefined;
+}
+
 export function classify(address: string): AddressClass {
     if (DOCUMENTATION_CIDRS.some((d) => cidrContains(d, address))) return "documentation";
     const range = ipaddr.IPv4.parse(address).range();
@@ -85,6 +117,23 @@ export function classify(address: string): AddressClass {
         default:
             return "reserved";
     }
+}
+
+/** Every special-purpose block ipaddr.js knows (plus the documentation ranges), with its class. */
+export const SPECIAL_RANGES: readonly { readonly cidr: string; readonly cls: AddressClass }[] = (() => {
+    const table = (ipaddr.IPv4.prototype as unknown as { SpecialRanges: Record<string, [ipaddr.IPv4, number][]> }).SpecialRanges;
+    const blocks = Object.values(table).flat().map(([address, prefix]) => `${address.toString()}/${prefix}`);
+    return [...new Set([...blocks, ...DOCUMENTATION_CIDRS])].map((cidr) => ({ cidr, cls: classify(cidr.split("/")[0]) }));
+})();
+
+/**
+ * The classes of the special-purpose blocks a CIDR covers beyond its own network address's class:
+ * `64.0.0.0/2` starts in public space but also spans loopback 127.0.0.0/8. Blocks equal to or
+ * containing the CIDR are not listed (the CIDR's own class already says what it is).
+ */
+export function spannedRanges(cidr: string): { cidr: string; cls: AddressClass }[] {
+    const own = toCidr(cidr);
+    return SPECIAL_RANGES.filter((r) => r.cidr !== own && cidrContains(own, r.cidr)).map((r) => ({ ...r }));
 }
 
 /** A dash-separated form of a CIDR, safe in names: `203.0.113.0/24` -> `203-0-113-0-24`. */
