@@ -191,6 +191,11 @@ export function requireTool(ctx: Mocha.Context, ...names: string[]): void {
     if (missing.length > 0) skipOrFail(ctx, `tool${missing.length > 1 ? "s" : ""} not installed: ${missing.join(", ")}`);
 }
 
+/** A file the test needs (e.g. a loadable nginx module) must exist; otherwise skip or fail. */
+export function requireFile(ctx: Mocha.Context, file: string, what: string): void {
+    if (!fs.existsSync(file)) skipOrFail(ctx, `${what} not installed (${file})`);
+}
+
 let netnsProbe: string | undefined | null = null;
 
 /** Root, and the right to create network namespaces and mount tmpfs (a container may deny it). */
@@ -672,4 +677,45 @@ export function blockText(text: string, name: string): string {
         if (depth === 0) return lines.slice(start, i + 1).join("\n");
     }
     throw new Error(`block ${name} is not closed`);
+}
+
+export interface ViciSection {
+    readonly values: Record<string, string | string[]>;
+    readonly sections: Record<string, ViciSection>;
+}
+
+/** Parses `swanctl ... --pretty` output (vici messages) into sections, values and lists. */
+export function parseViciPretty(text: string): ViciSection[] {
+    const messages: ViciSection[] = [];
+    const stack: ViciSection[] = [];
+    let list: string[] | undefined;
+    for (const raw of text.split("\n")) {
+        const line = raw.trim();
+        if (line === "") continue;
+        let m: RegExpExecArray | null;
+        if (list) {
+            if (line === "]") list = undefined;
+            else list.push(line);
+        } else if (stack.length === 0) {
+            if (/ \{$/.test(line)) {
+                const msg: ViciSection = { values: {}, sections: {} };
+                messages.push(msg);
+                stack.push(msg);
+            }
+        } else if ((m = /^(.+) \{$/.exec(line))) {
+            const s: ViciSection = { values: {}, sections: {} };
+            stack[stack.length - 1].sections[m[1]] = s;
+            stack.push(s);
+        } else if (line === "}") {
+            stack.pop();
+        } else if ((m = /^(\S+) = \[$/.exec(line))) {
+            list = [];
+            stack[stack.length - 1].values[m[1]] = list;
+        } else if ((m = /^(\S+) = (.*)$/.exec(line))) {
+            stack[stack.length - 1].values[m[1]] = m[2];
+        } else {
+            throw new Error(`unexpected vici line ${JSON.stringify(raw)}`);
+        }
+    }
+    return messages;
 }
