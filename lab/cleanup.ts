@@ -1,0 +1,156 @@
+/**
+ * One registry of everything the lab started: process ids, `pvl-` namespaces and scratch folders.
+ * `cleanupLab()` is synchronous so that it also works from a process `exit` handler, and idempotent
+ * so that the test's `after` hook, SIGINT and exit can all call it.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+
+/** Every namespace the lab creates starts with this, so a sweep can find leftovers. */
+export const LAB_NAMESPACE_PREFIX = "pvl-";
+
+const processes = new Map<number, string>();
+const namespaces = new Set<string>();
+const scratchDirs = new Set<string>();
+let handlersInstalled = false;
+
+export function registerProcess(pid: number, description: string): void {
+    processes.set(pid, description);
+}
+
+export function unregisterProcess(pid: number): void {
+    processes.delete(pid);
+}
+
+export function registerNamespace(name: string): void {
+    if (!name.startsWith(LAB_NAMESPACE_PREFIX)) throw new Error(`lab namespace ${name} lacks the ${LAB_NAMESPACE_PREFIX} prefix`);
+    namespaces.add(name);
+}
+
+export function registerScratchDir(dir: string): void {
+    scratchDirs.add(dir);
+}
+
+/** Busy-free synchronous sleep (usable in an exit handler, where timers no longer run). */
+function sleepSync(ms: number): void {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** TERM each pid (and its process group when it leads one), wait up to 1 s, then KILL. */
+function killPids(pids: readonly number[]): void {
+    const signal = (pid: number, sig: NodeJS.Signals): void => {
+        for (const target of [-pid, pid]) {
+            try {
+                process.kill(target, sig);
+            } catch {
+                // not a group leader, or already gone
+            }
+        }
+    };
+    for (const pid of pids) signal(pid, "SIGTERM");
+    for (let i = 0; i < 20 && pids.some(alive); i++) sleepSync(50);
+    for (const pid of pids.filter(alive)) signal(pid, "SIGKILL");
+}
+
+function tryExec(argv: string[]): string {
+    try {
+        return execFileSync(argv[0], argv.slice(1), { encoding: "utf8", timeout: 5000, stdio: ["ignore", "pipe", "ignore"] });
+    } catch {
+        return "";
+    }
+}
+
+/** Processes still living in a namespace (forked sessions, helpers we did not spawn directly). */
+function namespacePids(name: string): number[] {
+    return tryExec(["ip", "netns", "pids", name])
+        .split(/\s+/)
+        .filter((s) => /^\d+$/.test(s))
+        .map(Number)
+        .filter((pid) => pid !== process.pid);
+}
+
+/**
+ * Kills the processes in the given namespaces, then deletes the namespaces. A namespace whose
+ * processes live on would survive `ip netns del` (charon and its UDP sockets included), so the
+ * processes go first.
+ */
+function removeNamespaces(names: readonly string[]): void {
+    for (let round = 0; round < 3; round++) {
+        const pids = names.flatMap(namespacePids);
+        if (pids.length === 0) break;
+        killPids(pids);
+    }
+    for (const name of names) tryExec(["ip", "netns", "del", name]);
+}
+
+export interface CleanupReport {
+    readonly processesKilled: number;
+    readonly namespacesDeleted: readonly string[];
+}
+
+/** Tears down everything this process registered. Safe to call any number of times. */
+export function cleanupLab(): CleanupReport {
+    const pids = [...processes.keys()];
+    killPids(pids);
+    processes.clear();
+    const names = [...namespaces];
+    removeNamespaces(names);
+    namespaces.clear();
+    for (const dir of scratchDirs) {
+        try {
+            fs.rmSync(dir, { recursive: true, force: true });
+        } catch {
+            // a busy mount point below it: left for the next sweep
+        }
+    }
+    scratchDirs.clear();
+    return { processesKilled: pids.length, namespacesDeleted: names };
+}
+
+/** Removes some namespaces (and their processes) ahead of the full cleanup, e.g. one lab of several. */
+export function teardownNamespaces(names: readonly string[]): void {
+    removeNamespaces(names);
+    for (const name of names) namespaces.delete(name);
+}
+
+/** Every `pvl-` namespace on the machine, including those of other or crashed lab runs. */
+export function listLabNamespaces(): string[] {
+    return tryExec(["ip", "netns", "list"])
+        .split("\n")
+        .map((l) => l.split(" ")[0])
+        .filter((n) => n.startsWith(LAB_NAMESPACE_PREFIX));
+}
+
+/**
+ * Deletes every `pvl-` namespace and the processes inside them, whoever created them. For a clean
+ * start after a crashed run; it would also break a lab run in progress in another process.
+ */
+export function sweepLabNamespaces(): string[] {
+    const names = listLabNamespaces();
+    removeNamespaces(names);
+    return names;
+}
+
+/** Registers cleanup for normal exit, SIGINT, SIGTERM and SIGHUP, once per process. */
+export function installCleanupHandlers(): void {
+    if (handlersInstalled) return;
+    handlersInstalled = true;
+    process.on("exit", () => {
+        cleanupLab();
+    });
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+        process.on(sig, () => {
+            cleanupLab();
+            process.exit(sig === "SIGINT" ? 130 : 143);
+        });
+    }
+}
