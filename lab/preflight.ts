@@ -1,0 +1,50 @@
+/**
+ * Can this machine run the lab? Root, the tools, the strongSwan plugin that does ESP in userspace,
+ * a TUN device and network namespaces. Tests skip with the returned reason (or fail when the lab
+ * is required); scripts print it.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as crypto from "crypto";
+import { CHARON_BINARY } from "./strongswan";
+
+const REQUIRED_COMMANDS = ["ip", "iptables", "iptables-save", "iptables-restore", "nsenter", "unshare", "swanctl", "ssh", "ssh-keygen", "curl", "socat", "ss", "sysctl"];
+const REQUIRED_FILES = [
+    CHARON_BINARY,
+    "/usr/sbin/sshd",
+    "/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so",
+    "/dev/net/tun",
+];
+
+function commandExists(cmd: string): boolean {
+    try {
+        execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore", timeout: 5000 });
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** Undefined when the lab can run here; otherwise why not. */
+export function labUnavailableReason(): string | undefined {
+    if (process.platform !== "linux") return `needs Linux, this is ${process.platform}`;
+    if (process.getuid?.() !== 0) return "needs root (network namespaces, iptables, mounts)";
+    const missingCommands = REQUIRED_COMMANDS.filter((c) => !commandExists(c));
+    const missingFiles = REQUIRED_FILES.filter((f) => !fs.existsSync(f));
+    if (missingCommands.length || missingFiles.length) {
+        return `missing: ${[...missingCommands, ...missingFiles].join(", ")} (Debian: strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins openssh-server openssh-client iptables iproute2 curl socat)`;
+    }
+    const probe = `pvl-probe-${crypto.randomBytes(3).toString("hex")}`;
+    try {
+        execFileSync("ip", ["netns", "add", probe], { stdio: "pipe", timeout: 5000 });
+    } catch (err) {
+        return `cannot create network namespaces: ${(err as Error).message.split("\n")[0]}`;
+    } finally {
+        try {
+            execFileSync("ip", ["netns", "del", probe], { stdio: "ignore", timeout: 5000 });
+        } catch {
+            // was not created
+        }
+    }
+    return undefined;
+}
