@@ -41,6 +41,8 @@ const MODES: readonly Mode[] = ["vpc-routing", "classic-proxy"];
 const DAEMONS: readonly IpsecDaemon[] = ["strongswan", "libreswan"];
 
 export const TOP_LEVEL_KEYS = ["mode", "network", "endpoint", "partners", "allowDocumentationAddresses"] as const;
+/** The secret stack keys: validated from the `secrets` argument, never from the plain config. */
+const SECRET_KEYS = ["psks", "sshPrivateKey"];
 
 /**
  * Validates plain stack config (the `partner-vpn:` keys, prefix removed) and, when given, the
@@ -50,8 +52,14 @@ export function validateStackConfig(raw: unknown, secrets?: { psks?: unknown; ss
     const top = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? (raw as Raw) : undefined;
     const docs = top?.allowDocumentationAddresses === true;
     const r = new FieldReader(docs);
-    const cfg = r.object("", raw, [...TOP_LEVEL_KEYS], true) ?? {};
-    r.boolean("allowDocumentationAddresses", cfg.allowDocumentationAddresses, false);
+    const secretKeys = top ? SECRET_KEYS.filter((k) => k in top) : [];
+    for (const key of secretKeys) {
+        r.error(key, `is a secret key and does not belong in the plain config; expected it in validateStackConfig's secrets argument (set it with pulumi config set --secret)`);
+    }
+    const cfg = r.object("", raw, [...TOP_LEVEL_KEYS, ...secretKeys], true) ?? {};
+    if (r.boolean("allowDocumentationAddresses", cfg.allowDocumentationAddresses, false)) {
+        r.warn("allowDocumentationAddresses", "documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) are accepted as public addresses: for labs and tests only");
+    }
     const mode = r.oneOf("mode", cfg.mode, MODES);
     const { model: network, scope } = readNetwork(r, cfg.network, mode);
     const endpoint = readEndpoint(r, cfg.endpoint);
@@ -310,6 +318,9 @@ function readPartner(r: FieldReader, path: string, value: unknown, mode: Mode | 
     const remoteHosts = hosts.complete ? hosts.values : undefined;
     const inbound = readInbound(r, `${path}.inbound`, p.inbound, remoteHosts, network, privateIp);
     const proxies = readProxies(r, `${path}.proxies`, p.proxies, remoteHosts, mode);
+    if (mode === "classic-proxy" && proxies && proxies.length === 0) {
+        r.warn(`${path}.proxies`, "is empty: in classic-proxy mode our instances reach a partner only through proxies, so only partner-initiated inbound traffic will flow");
+    }
     if (r.errors.length > before || !name || !privateIp || !gatewayIp || !remoteId || !remoteHosts || !ike || !ipsecDaemon || !inbound || !proxies) return { name };
     return { name, model: { name, privateIp, gatewayIp, remoteId, remoteHosts, ike, natEip, tunnelEip, inbound, proxies, ipsecDaemon } };
 }
@@ -361,6 +372,8 @@ function readInbound(r: FieldReader, path: string, value: unknown, remoteHosts: 
             }
             const reserved = awsReserved(network.subnetCidr, target);
             if (reserved) r.error(`${q}.target`, `"${target}" is ${reserved}; expected an instance's address`);
+            const edge = reserved ? undefined : network.internalCidrs.find((c) => prefixOf(c) <= 30 && [cidrBounds(c).first, cidrBounds(c).last].includes(target));
+            if (edge) r.error(`${q}.target`, `"${target}" is the network or broadcast address of ${edge}; expected an instance's address`);
         }
         if (target && target === privateIp) r.error(`${q}.target`, `"${target}" is the endpoint's own privateIp; expected another instance as DNAT target`);
         if (r.errors.length > itemBefore || !protocol || !target || !remoteHosts) return;
@@ -395,8 +408,11 @@ function readProxies(r: FieldReader, path: string, value: unknown, remoteHosts: 
             ? r.error(`${q}.protocol`, `${show(x.protocol)} is not one of http, tcp; for an HTTPS service expected protocol tcp (the proxy passes TLS through unchanged)`)
             : r.oneOf(`${q}.protocol`, x.protocol, ["http", "tcp"] as const, "http");
         const remoteHost = r.ipv4(`${q}.remoteHost`, x.remoteHost, PARTNER_DOMAIN);
-        if (remoteHost && remoteHosts && !remoteHosts.some((h) => cidrContains(h, remoteHost))) {
+        const within = remoteHost && remoteHosts?.find((h) => cidrContains(h, remoteHost));
+        if (remoteHost && remoteHosts && !within) {
             r.error(`${q}.remoteHost`, `"${remoteHost}" is not inside this partner's remoteHosts; expected one of ${remoteHosts.map(hostOfHostCidr).join(", ")} or an address inside one`);
+        } else if (remoteHost && within && prefixOf(within) <= 30 && [cidrBounds(within).first, cidrBounds(within).last].includes(remoteHost)) {
+            r.error(`${q}.remoteHost`, `"${remoteHost}" is the network or broadcast address of ${within}; expected a host`);
         }
         const remotePort = (x.remotePort === undefined || x.remotePort === null) && protocol === "http"
             ? DEFAULTS.httpRemotePort

@@ -225,7 +225,10 @@ describe("validateStackConfig: valid configs", () => {
         cfg.partners[0].inbound = [{ from: ["192.0.2.7"], target: "172.16.0.10" }];
         cfg.partners[0].natEip = { allocationId: "eipalloc-0123456789abcdef0", publicIp: "203.0.113.20" };
         cfg.partners[0].tunnelEip = { allocationId: "eipalloc-0123456789abcdef1", publicIp: "203.0.113.21" };
-        const p = valid(validateStackConfig(cfg)).partners[0];
+        const accepted = validateStackConfig(cfg);
+        const p = valid(accepted).partners[0];
+        expect(accepted.warnings.map((w) => w.path)).to.deep.equal(["allowDocumentationAddresses"]);
+        expect(accepted.warnings[0].message).to.include("for labs and tests only");
         expect(p.gatewayIp).to.equal("203.0.113.10");
         expect(p.natEip).to.deep.equal({ allocationId: "eipalloc-0123456789abcdef0", publicIp: "203.0.113.20" });
         // The other side of the switch: the same config without it is rejected at each address.
@@ -264,7 +267,7 @@ describe("validateStackConfig: valid configs", () => {
 
     it("warns when two partners share a gateway", () => {
         const cfg = devClassicConfig();
-        cfg.partners.push({ name: "bigcorp-dr", privateIp: "172.16.0.6", gatewayIp: "110.220.9.72", remoteHosts: ["110.220.20.0/24"] });
+        cfg.partners.push({ name: "bigcorp-dr", privateIp: "172.16.0.6", gatewayIp: "110.220.9.72", remoteHosts: ["110.220.20.0/24"], proxies: [{ listenPort: 8080, remoteHost: "110.220.20.7" }] });
         const result = validateStackConfig(cfg);
         valid(result);
         expect(result.warnings.map((w) => w.path)).to.deep.equal(["partners[1].gatewayIp"]);
@@ -272,8 +275,19 @@ describe("validateStackConfig: valid configs", () => {
 
     it("allows overlapping partner networks in classic-proxy mode (each endpoint is separate)", () => {
         const cfg = devClassicConfig();
-        cfg.partners.push({ name: "acme", privateIp: "172.16.0.6", gatewayIp: "120.1.2.3", remoteHosts: ["110.220.10.0/24"] });
-        valid(validateStackConfig(cfg));
+        cfg.partners.push({ name: "acme", privateIp: "172.16.0.6", gatewayIp: "120.1.2.3", remoteHosts: ["110.220.10.0/24"], proxies: [{ listenPort: 8080, remoteHost: "110.220.10.7" }] });
+        const result = validateStackConfig(cfg);
+        valid(result);
+        expect(result.warnings).to.deep.equal([]);
+    });
+
+    it("warns about a classic-proxy partner without proxies (only inbound traffic can flow)", () => {
+        const cfg = devClassicConfig();
+        delete cfg.partners[0].proxies;
+        cfg.partners[0].inbound = [{ from: ["110.220.10.7"], protocol: "tcp", port: 443, target: "172.16.0.10" }];
+        const result = validateStackConfig(cfg);
+        valid(result);
+        expect(result.warnings.map(formatIssue)).to.deep.equal(["partners[0].proxies: is empty: in classic-proxy mode our instances reach a partner only through proxies, so only partner-initiated inbound traffic will flow"]);
     });
 
     it("accepts a partner name of exactly 18 characters (the chain name fits 28)", () => {
