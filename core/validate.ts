@@ -170,6 +170,15 @@ function readEndpoint(r: FieldReader, value: unknown): EndpointModel | undefined
         if (c === "0.0.0.0/0") r.warn(`endpoint.adminCidrs[${i}]`, "SSH is open to the whole internet; prefer your office CIDRs or a bastion");
     });
     const bastion = readBastion(r, e.bastion);
+    // The remote commands must be able to reach sshd, and the security group opens SSH only to
+    // adminCidrs and the bastion's group: with neither, every push would time out after creation.
+    if (admin.items.length === 0 && r.errors.length === before) {
+        if (!bastion) {
+            r.error("endpoint", "the remote commands need SSH access to the endpoints: set endpoint.bastion (with its securityGroupId) or endpoint.adminCidrs");
+        } else if (!bastion.securityGroupId) {
+            r.error("endpoint.bastion.securityGroupId", "is required when endpoint.adminCidrs is empty: the endpoints accept SSH only from the bastion's security group (or list the bastion's address in adminCidrs)");
+        }
+    }
     const rootVolumeGiB = r.integer("endpoint.rootVolumeGiB", e.rootVolumeGiB, 8, 1024, DEFAULTS.rootVolumeGiB);
     const ipsecDaemon = r.oneOf("endpoint.ipsecDaemon", e.ipsecDaemon, DAEMONS, DEFAULTS.ipsecDaemon);
     if (r.errors.length > before || rootVolumeGiB === undefined || ipsecDaemon === undefined) return undefined;

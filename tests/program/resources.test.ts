@@ -54,6 +54,8 @@ describe("endpoint resources", () => {
 
     it("security group rules as a pure function: table of modes and access settings", () => {
         const base = projectConfig(stackConfig("Pulumi.dev.yaml"));
+        delete base.psks;
+        delete base.sshPrivateKey;
         const cases: { name: string; edit: (c: Record<string, unknown>) => void; ssh: string[] }[] = [
             { name: "bastion group only", edit: () => undefined, ssh: ["sg-0b1c2d3e4f5a60718"] },
             { name: "admin CIDRs and bastion", edit: (c) => { (c.endpoint as Record<string, unknown>).adminCidrs = ["81.2.69.160/28", "62.30.0.0/28"]; }, ssh: ["81.2.69.160/28", "62.30.0.0/28", "sg-0b1c2d3e4f5a60718"] },

@@ -87,6 +87,8 @@ describe("validateStackConfig: valid configs", () => {
             return {
                 mode: "vpc-routing",
                 network: { vpcId: "vpc-0a1b2c3d", subnetId: "subnet-0a1b2c3d", subnetCidr: "172.16.0.0/24", internalCidrs: ["172.16.0.0/24"] },
+                // The one endpoint setting without a default: how SSH reaches the endpoints.
+                endpoint: { bastion: { host: "bastion.example.com", securityGroupId: "sg-0b1c2d3e4f5a60718" } },
                 partners: [{
                     name: "bigcorp", privateIp: "172.16.0.5", gatewayIp: "110.220.9.72", remoteHosts: ["110.220.10.7"],
                     inbound: [{ target: "172.16.0.10" }],
@@ -104,7 +106,8 @@ describe("validateStackConfig: valid configs", () => {
             ["endpoint.sshUser", () => model().endpoint.sshUser, "ubuntu"],
             ["endpoint.keyName", () => model().endpoint.keyName, undefined],
             ["endpoint.adminCidrs", () => model().endpoint.adminCidrs, []],
-            ["endpoint.bastion", () => model().endpoint.bastion, undefined],
+            ["endpoint.bastion.user", () => model().endpoint.bastion?.user, "ec2-user"],
+            ["endpoint.bastion.port", () => model().endpoint.bastion?.port, 22],
             ["endpoint.rootVolumeGiB", () => model().endpoint.rootVolumeGiB, 8],
             ["endpoint.ipsecDaemon", () => model().endpoint.ipsecDaemon, "strongswan"],
             ["partners[].remoteId", () => p().remoteId, "110.220.9.72"],
@@ -144,7 +147,7 @@ describe("validateStackConfig: valid configs", () => {
 
         it("bastion user and port default to ec2-user and 22", () => {
             const cfg = minimal();
-            cfg.endpoint = { bastion: { host: "10.0.0.9" } };
+            cfg.endpoint = { bastion: { host: "10.0.0.9" }, adminCidrs: ["10.0.0.9/32"] };
             expect(valid(validateStackConfig(cfg)).endpoint.bastion).to.deep.equal({ host: "10.0.0.9", user: "ec2-user", port: 22 });
         });
 
@@ -156,7 +159,7 @@ describe("validateStackConfig: valid configs", () => {
 
         it("a partner inherits endpoint.ipsecDaemon and may override it", () => {
             const cfg = minimal();
-            cfg.endpoint = { ipsecDaemon: "libreswan" };
+            cfg.endpoint = { ...cfg.endpoint, ipsecDaemon: "libreswan" };
             cfg.partners.push({ name: "acme", privateIp: "172.16.0.6", gatewayIp: "120.1.2.3", remoteHosts: ["120.1.3.0/24"], ipsecDaemon: "strongswan" });
             const m = valid(validateStackConfig(cfg));
             expect(m.partners.map((x) => x.ipsecDaemon)).to.deep.equal(["libreswan", "strongswan"]);
@@ -174,10 +177,10 @@ describe("validateStackConfig: valid configs", () => {
 
         it("null means unset for optional sections", () => {
             const cfg = minimal();
-            cfg.endpoint = null;
+            cfg.network.routeTableIds = null;
             cfg.partners[0].ike = null;
             const m = valid(validateStackConfig(cfg));
-            expect(m.endpoint.instanceType).to.equal(DEFAULTS.instanceType);
+            expect(m.network.routeTableIds).to.deep.equal([]);
             expect(m.partners[0].ike.version).to.equal(DEFAULTS.ikeVersion);
         });
     });
