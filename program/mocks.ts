@@ -169,7 +169,9 @@ export async function evaluateProgram(config: Readonly<Record<string, string>>, 
         pulumi.runtime.setAllConfig({ ...config }, [...(options.secretKeys ?? [])]);
         const outputs = definePartnerVpnStack();
         const resolved = (await resolve(outputs as unknown as pulumi.Input<Record<string, unknown>>)) as Record<string, unknown>;
-        await pulumi.runtime.waitForRPCs();
+        // Registrations whose inputs resolved last may still be in flight; the runtime exports
+        // this wait (untyped) for exactly that.
+        await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
         return { resources, outputs: resolved };
     } finally {
         running = false;
