@@ -24,7 +24,7 @@ import { runSync } from "./exec";
 import { addAddress, addRoute, connectToBridge, createBridge, ipIn } from "./netns";
 import { createNode, inNode, LabNode, runInNodeOk, startPrivateMounts } from "./node";
 import { generateSshKeys, LabSshd, LabSshKeys, startSshd } from "./sshd";
-import { Charon, startCharon } from "./strongswan";
+import { Charon, startCharon, stopCharon } from "./strongswan";
 
 export interface LabPartnerSpec {
     /** Short name, [a-z0-9-], at most 16 characters (it is part of namespace names). */
@@ -86,8 +86,9 @@ export interface LabPartner {
     readonly ep: LabNode;
     /** The partner's gateway: private mounts, charon, the partner hosts' servers. */
     readonly pgw: LabNode;
-    readonly epCharon?: Charon;
-    readonly pgwCharon?: Charon;
+    /** Replaced by `restartEndpointCharon`. */
+    epCharon?: Charon;
+    pgwCharon?: Charon;
     readonly sshd?: LabSshd;
 }
 
@@ -257,6 +258,16 @@ export function partnerOf(lab: Lab, name: string): LabPartner {
     const p = lab.partners.find((x) => x.spec.name === name);
     if (!p) throw new Error(`no partner ${name} in the lab`);
     return p;
+}
+
+/**
+ * Stops and starts charon on our endpoint (what `systemctl restart strongswan` does on a real one);
+ * the new charon has no config loaded until `swanctl --load-all` runs again.
+ */
+export async function restartEndpointCharon(partner: LabPartner): Promise<Charon> {
+    if (partner.epCharon) await stopCharon(partner.epCharon);
+    partner.epCharon = await startCharon(partner.ep);
+    return partner.epCharon;
 }
 
 /** iptables in a node (waits for the xtables lock, bounded). */
