@@ -36,6 +36,8 @@ export interface CliIo {
     readonly stdout: (text: string) => void;
     readonly stderr: (text: string) => void;
     readonly cwd: string;
+    /** Tests pass their own, to search the output for every form of them. Default: fresh ones. */
+    readonly secrets?: PlaceholderSecrets;
 }
 
 const PROCESS_IO: CliIo = {
@@ -104,7 +106,7 @@ export async function runPlanCli(argv: readonly string[], io: CliIo = PROCESS_IO
         io.stdout(USAGE);
         return 0;
     }
-    const secrets = new PlaceholderSecrets();
+    const secrets = io.secrets ?? new PlaceholderSecrets();
     // Everything printed goes through here, checked for every form of the placeholder secrets.
     const print = (text: string) => {
         assertNoSecret(text, secrets.forms(), "the plan output");

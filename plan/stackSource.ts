@@ -43,7 +43,8 @@ export function stackNameOf(file: string): string {
 export function resolveSource(opts: { repo: string; stack?: string; config?: string }): StackSource {
     if (opts.config) {
         const file = path.resolve(opts.repo, opts.config);
-        return { stack: opts.stack ?? stackNameOf(file), file, label: path.relative(opts.repo, file) || file };
+        const relative = path.relative(opts.repo, file);
+        return { stack: opts.stack ?? stackNameOf(file), file, label: relative.startsWith("..") || path.isAbsolute(relative) ? file : relative };
     }
     const stack = opts.stack ?? "dev";
     const file = path.join(opts.repo, `Pulumi.${stack}.yaml`);
@@ -58,7 +59,8 @@ export function loadConfig(text: string, label: string): LoadedConfig {
     try {
         parsed = parseStackFile(text, label);
     } catch (err) {
-        throw new StackFileError(err instanceof Error ? err.message : String(err));
+        const message = err instanceof Error ? err.message : String(err);
+        throw new StackFileError(message.startsWith(label) ? message : `${label}: ${message}`);
     }
     const values = { ...parsed.values };
     const notes: string[] = [];
