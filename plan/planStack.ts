@@ -147,8 +147,9 @@ function locate(resources: readonly RecordedResource[], stack: string): Located[
     for (const r of resources) {
         const project = r.urn.split("::")[1] ?? "partner-vpn";
         const parent = r.parent ? byUrn.get(r.parent) : undefined;
+        // The mocks record the runtime's URNs; rebuild one only if a recording lacks it.
         const chain = parent ? `${parent.urn.split("::")[2]}$${r.type}` : r.type;
-        const urn = `urn:pulumi:${stack}::${project}::${chain}::${r.name}`;
+        const urn = r.urn || `urn:pulumi:${stack}::${project}::${chain}::${r.name}`;
         const partner = r.type === COMPONENT_TYPE ? r.name : parent?.partner;
         const located = { resource: r, urn, partner };
         byUrn.set(urn, located);
