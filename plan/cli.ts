@@ -131,7 +131,7 @@ export async function runPlanCli(argv: readonly string[], io: CliIo = PROCESS_IO
 
 async function evaluate(source: StackSource, text: string, label: string, secrets: PlaceholderSecrets): Promise<PlanOutcome> {
     const config = loadConfig(text, label);
-    return planStack({ stack: source.stack, source: label, values: config.values, notes: config.notes, secrets });
+    return planStack({ stack: source.stack, source: label, values: config.values, notes: config.notes, warnings: config.warnings, secrets });
 }
 
 function invalid(errors: readonly ValidationIssue[], label: string, io: CliIo): number {

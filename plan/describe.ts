@@ -140,6 +140,7 @@ export function describePlan(plan: StackPlan, opts: { outDir?: string } = {}): s
         "Secrets: a random placeholder PSK per partner and a throwaway SSH key, redacted everywhere.",
         "<known after up: resource.attribute> marks a value AWS assigns at pulumi up; nothing shown in its place is real.",
     ];
+    for (const n of plan.notes) lines.push(`note: ${n}`);
     for (const w of plan.warnings) lines.push(`warning: ${w}`);
     for (const p of plan.partners) {
         lines.push("", `Partner ${p.name}`, ...tree(p.resources, p, plan, opts.outDir));

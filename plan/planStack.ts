@@ -25,7 +25,9 @@ export interface PlanRequest {
     readonly source: string;
     /** Runtime config from the stack file, secret keys removed (see stackSource.loadConfig). */
     readonly values: Readonly<Record<string, string>>;
+    /** What the reader should know about the stack file (encrypted values), and what to fix. */
     readonly notes: readonly string[];
+    readonly warnings: readonly string[];
     readonly secrets: PlaceholderSecrets;
 }
 
@@ -45,7 +47,7 @@ export async function planStack(req: PlanRequest): Promise<PlanOutcome> {
     const validation = validatePlainConfig(req.values);
     if (!validation.ok) return { ok: false, errors: validation.errors, warnings: validation.warnings };
     const model = validation.model;
-    const warnings = [...validation.warnings.map(formatIssue), ...req.notes];
+    const warnings = [...validation.warnings.map(formatIssue), ...req.warnings];
     const names = model.partners.map((p) => p.name);
     const evaluation = await quietly(warnings, () => evaluateProgram({ ...req.values, ...req.secrets.configValues(names) }, {
         stack: req.stack, secretKeys: SECRET_CONFIG_KEYS,
@@ -112,7 +114,7 @@ function buildPlan(req: PlanRequest, model: StackModel, evaluation: Evaluation, 
         };
     });
     const stackResources = located.filter((l) => l.partner === undefined).map((l) => planned(l, stackWide, forms));
-    return { stack: req.stack, source: req.source, mode: model.mode, ami, warnings, partners, stackResources, summary: summarise(evaluation.resources, model) };
+    return { stack: req.stack, source: req.source, mode: model.mode, ami, notes: [...req.notes], warnings, partners, stackResources, summary: summarise(evaluation.resources, model) };
 }
 
 function outputOf(evaluation: Evaluation, output: string, partner: string): string {

@@ -21,8 +21,10 @@ export interface StackSource {
 export interface LoadedConfig {
     /** Runtime config (full key -> string), secret keys removed. */
     readonly values: Record<string, string>;
-    /** Notes for the reader: encrypted or plain-text secrets found in the file. */
+    /** For the reader: encrypted values the plan cannot read. */
     readonly notes: readonly string[];
+    /** Problems to fix: secrets stored in plain text in the file. */
+    readonly warnings: readonly string[];
 }
 
 /** A stack file that cannot be parsed or holds no config: an invalid config (exit code 2). */
@@ -64,6 +66,7 @@ export function loadConfig(text: string, label: string): LoadedConfig {
     }
     const values = { ...parsed.values };
     const notes: string[] = [];
+    const warnings: string[] = [];
     for (const key of parsed.encryptedKeys) {
         if (SECRET_KEYS.includes(key)) notes.push(`${key} is encrypted in ${label}; the plan uses a random placeholder instead`);
         else notes.push(`${key} is encrypted in ${label} and cannot be read offline; the plan runs without it`);
@@ -71,11 +74,11 @@ export function loadConfig(text: string, label: string): LoadedConfig {
     for (const key of SECRET_KEYS) {
         if (key in values) {
             // A plain-text secret in a committed file is a problem to fix, not a value to use.
-            notes.push(`${key} is stored in plain text in ${label}: remove it and set it with pulumi config set --secret; the plan ignores it and uses a placeholder`);
+            warnings.push(`${key} is stored in plain text in ${label}: remove it and set it with pulumi config set --secret; the plan ignores it and uses a placeholder`);
             delete values[key];
         }
     }
-    return { values, notes };
+    return { values, notes, warnings };
 }
 
 export function readWorkingTree(source: StackSource): string {

@@ -81,7 +81,9 @@ export interface StackPlan {
     readonly mode: string;
     /** The AMI: pinned id, or how it is looked up. */
     readonly ami: { readonly pinned: boolean; readonly shown: string };
-    /** Validator warnings and notes about the stack file (encrypted or misplaced secrets). */
+    /** About the stack file: encrypted values the plan cannot read. */
+    readonly notes: readonly string[];
+    /** Validator warnings, and secrets found in plain text in the stack file. */
     readonly warnings: readonly string[];
     readonly partners: readonly PartnerPlan[];
     /** Resources outside any partner component (none today). */

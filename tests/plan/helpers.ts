@@ -44,7 +44,7 @@ export function acmePartner(mode: string): Partner {
 
 export async function planText(text: string, secrets: PlaceholderSecrets, stack = "dev"): Promise<PlanOutcome> {
     const loaded = loadConfig(text, `Pulumi.${stack}.yaml`);
-    return planStack({ stack, source: `Pulumi.${stack}.yaml`, values: loaded.values, notes: loaded.notes, secrets });
+    return planStack({ stack, source: `Pulumi.${stack}.yaml`, values: loaded.values, notes: loaded.notes, warnings: loaded.warnings, secrets });
 }
 
 export async function planOk(text: string, secrets: PlaceholderSecrets, stack = "dev"): Promise<StackPlan> {

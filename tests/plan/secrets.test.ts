@@ -10,7 +10,9 @@ import {
 } from "../../plan/placeholderSecrets";
 import { evaluateProgram, revealSecrets } from "../../program/mocks";
 import { loadConfig } from "../../plan/stackSource";
-import { DEV_STACKS, filesUnder, removeDir, runInProcess, stackText, tempDir } from "./helpers";
+import { writeFileSync } from "fs";
+import * as path from "path";
+import { DEV_STACKS, editStack, filesUnder, removeDir, runInProcess, stackText, tempDir } from "./helpers";
 
 describe("plan secrets: placeholders", () => {
     it("makes PSKs the validator accepts, different each time", () => {
@@ -87,3 +89,27 @@ for (const stack of DEV_STACKS) {
         });
     });
 }
+
+describe("plan secrets: secrets in the stack file", () => {
+    it("uses placeholders for encrypted secrets, and never shows a secret stored in plain text", async () => {
+        const dir = tempDir("stackfile");
+        try {
+            const plain = "PlainTextKeyThatMustNeverShow-7f3a9c";
+            writeFileSync(path.join(dir, "Pulumi.dev.yaml"), editStack(stackText("dev"), (c) => {
+                c["partner-vpn:psks"] = { bigcorp: { secure: "v1:AAAABBBBCCCCDDDD" } };
+                c["partner-vpn:sshPrivateKey"] = plain;
+            }));
+            const run = await runInProcess(["--repo", dir, "--json"], { cwd: dir });
+            expect(run.code, run.stderr).to.equal(0);
+            const plan = JSON.parse(run.stdout) as { notes: string[]; warnings: string[] };
+            expect(plan.notes).to.deep.equal([`partner-vpn:psks is encrypted in Pulumi.dev.yaml; the plan uses a random placeholder instead`]);
+            expect(plan.warnings.join("\n")).to.include("partner-vpn:sshPrivateKey is stored in plain text in Pulumi.dev.yaml");
+            for (const f of [{ file: "stdout", text: run.stdout }, ...filesUnder(dir).filter((x) => !x.file.endsWith(".yaml"))]) {
+                expect(f.text, f.file).not.to.include(plain);
+                expect(f.text, f.file).not.to.include("AAAABBBBCCCCDDDD");
+            }
+        } finally {
+            removeDir(dir);
+        }
+    });
+});
