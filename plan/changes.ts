@@ -5,12 +5,12 @@
  *
  * Unknown values after a replacement. The mocks hand out the same id for the same resource name,
  * so a replaced instance has the "same" id on both sides and nothing referencing it seems to
- * change. In reality its id (and network interface) are new, known only after up. The rule, as
+ * change. In reality its id (and network interface) are new, known only after pulumi up. The rule, as
  * Pulumi applies it: an input that references an output of a replaced resource is changed; if
  * that input forces replacement of its own resource (an association's instanceId, a command's
  * triggers), that resource is replaced as well, and so on until nothing more changes. An input
  * that does not force replacement (a route's networkInterfaceId) makes an update. References are
- * read from the `<known after up: NAME.attr>` placeholders (plan/placeholders.ts). Values only
+ * read from the `<known after pulumi up: NAME.attr>` placeholders (plan/placeholders.ts). Values only
  * hashed from another resource's outputs (the apply hashes over files holding the EIP addresses)
  * cannot be traced; only an Elastic IP produces such a value, and its replace-forcing inputs are
  * fixed by the program (domain "vpc").
@@ -143,7 +143,7 @@ function cascade(pairs: Pair[]): void {
                 if (own) own.cause = cause;
                 else p.change.changes.push({ path: key, before: p.before.inputs[key], after: value, forcesReplacement: forces, cause, ignored: false });
                 if (forces && p.change.action !== "replace") {
-                    p.change.reasons.push(`${key} references ${cause}, which is replaced (its new value is known only after up)`);
+                    p.change.reasons.push(`${key} references ${cause}, which is replaced (its new value is known only after pulumi up)`);
                     p.change.action = "replace";
                     replaced.add(p.after.name);
                     grew = true;

@@ -138,7 +138,7 @@ export function describePlan(plan: StackPlan, opts: { outDir?: string } = {}): s
         `partner-vpn plan: stack ${plan.stack} from ${plan.source}, mode ${plan.mode}`,
         "Offline: the real program evaluated under Pulumi's mocks; no credentials, no Pulumi CLI, nothing changed.",
         "Secrets: a random placeholder PSK per partner and a throwaway SSH key, redacted everywhere.",
-        "<known after up: resource.attribute> marks a value AWS assigns at pulumi up; nothing shown in its place is real.",
+        "<known after pulumi up: resource.attribute> marks a value AWS assigns; nothing shown in its place is real.",
     ];
     for (const n of plan.notes) lines.push(`note: ${n}`);
     for (const w of plan.warnings) lines.push(`warning: ${w}`);

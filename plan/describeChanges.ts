@@ -34,7 +34,7 @@ function propertyLines(c: PropertyChange): string[] {
     const tags = [
         c.forcesReplacement && !c.ignored ? "forces replacement" : "",
         c.ignored ? "ignored: listed in ignoreChanges" : "",
-        c.cause ? `references ${c.cause}, which is replaced: new value known only after up` : "",
+        c.cause ? `references ${c.cause}, which is replaced: new value known only after pulumi up` : "",
     ].filter(Boolean);
     const tag = tags.length > 0 ? `  [${tags.join("; ")}]` : "";
     // A change that only comes from a replaced resource looks the same on both sides: show it once.

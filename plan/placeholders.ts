@@ -2,7 +2,7 @@
  * Values the plan must not present as real. Under the mocks every cloud-assigned value (instance
  * and security group ids, network interfaces, EIP allocations and public IPs) is a made-up but
  * deterministic stand-in; the plan replaces each with a placeholder naming the resource and the
- * attribute it will come from, e.g. `<known after up: bigcorp-endpoint.id>`. The change review
+ * attribute it will come from, e.g. `<known after pulumi up: bigcorp-endpoint.id>`. The change review
  * relies on that name to trace which inputs reference a resource that is being replaced.
  *
  * The ids are recognised by the digest program/mocks.ts derives them from (sha256 of
@@ -12,14 +12,14 @@
 import { createHash } from "crypto";
 import type { RecordedResource } from "../program/mocks";
 
-const KNOWN_AFTER_UP = "known after up";
+const KNOWN_AFTER_UP = "known after pulumi up";
 
 export function unknownValue(resource: string, attribute: string): string {
     return `<${KNOWN_AFTER_UP}: ${resource}.${attribute}>`;
 }
 
 /** Matches every placeholder; group 1 is the resource name, group 2 the attribute. */
-export const UNKNOWN_VALUE = /<known after up: ([^<>]+)\.(\w+)>/g;
+export const UNKNOWN_VALUE = /<known after pulumi up: ([^<>]+)\.(\w+)>/g;
 
 /** The resource names a value refers to through placeholders. */
 export function referencedResources(value: unknown): Set<string> {

@@ -15,7 +15,7 @@ export interface PlannedResource {
     readonly partner?: string;
     /** Read with `.get` (an adopted allocation): never created or deleted by Pulumi. */
     readonly read: boolean;
-    /** Inputs as registered; secrets as "[secret]", mocked values as `<known after up: ...>`. */
+    /** Inputs as registered; secrets as "[secret]", mocked values as `<known after pulumi up: ...>`. */
     readonly inputs: Record<string, unknown>;
     readonly options: ResourceOptionsRecord;
 }

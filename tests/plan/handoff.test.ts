@@ -81,7 +81,7 @@ describe("plan --handoff", () => {
         expect(run.code, run.stderr).to.equal(0);
         expect(secrets.pskFor("bigcorp")).to.have.length.greaterThan(19);
         expect(containsSecret(run.stdout, secrets.forms())).to.equal(false);
-        const internal = ["172.16.", "bastion", "partner-vpn-dev", "<known after up", "ubuntu"];
+        const internal = ["172.16.", "bastion", "partner-vpn-dev", "<known after pulumi up", "ubuntu"];
         for (const word of internal) expect(run.stdout, word).not.to.include(word);
         expect(run.stdout).not.to.match(/\b(vpc|subnet|rtb|sg|i|eni|eipalloc|ami)-[0-9a-f]{8}/);
         expect(run.stdout).not.to.match(/\bpsk\s*[:=]/i);

@@ -74,8 +74,8 @@ for (const stack of DEV_STACKS) {
             const mockedIps = [...Object.values(recorded.outputs.natIps as object), ...Object.values(recorded.outputs.tunnelIps as object)] as string[];
             const everything = [text, JSON.stringify(plan)].join("\n");
             for (const ip of mockedIps) expect(everything).not.to.match(new RegExp(`(?<![0-9.])${ip.replace(/\./g, "\\.")}(?![0-9])`));
-            expect(text).to.include(`<known after up: ${p0()}-nat-eip.publicIp>; stack output natIps.${p0()}`);
-            expect(text).to.include(`<known after up: ${p0()}-endpoint.id>`);
+            expect(text).to.include(`<known after pulumi up: ${p0()}-nat-eip.publicIp>; stack output natIps.${p0()}`);
+            expect(text).to.include(`<known after pulumi up: ${p0()}-endpoint.id>`);
         });
 
         it("renders every endpoint file, mode-specific ones included, with the key redacted", () => {
@@ -92,7 +92,7 @@ for (const stack of DEV_STACKS) {
             const routes = plan.partners[0].resources.filter((r) => r.type === "aws:ec2/route:Route");
             const expected = config.mode === "vpc-routing" ? (config.network.routeTableIds ?? []).length * config.partners[0].remoteHosts.length : 0;
             expect(routes).to.have.length(expected);
-            for (const r of routes) expect(r.inputs.networkInterfaceId).to.equal(`<known after up: ${p0()}-endpoint.primaryNetworkInterfaceId>`);
+            for (const r of routes) expect(r.inputs.networkInterfaceId).to.equal(`<known after pulumi up: ${p0()}-endpoint.primaryNetworkInterfaceId>`);
         });
 
         function p0(): string {
@@ -116,11 +116,11 @@ describe("plan tree: values known offline", () => {
         expect(shown).to.include("existing allocation eipalloc-0123456789abcdef0");
         expect(shown).to.include("public IP 52.16.0.10; stack output natIps.bigcorp");
         expect(shown).to.include("adopted (read only");
-        expect(shown).to.include("allocation eipalloc-0123456789abcdef1 -> instance <known after up: bigcorp-endpoint.id>");
+        expect(shown).to.include("allocation eipalloc-0123456789abcdef1 -> instance <known after pulumi up: bigcorp-endpoint.id>");
         expect(plan.summary.publicIpv4Addresses).to.equal(2);
         const swanctl = plan.partners[0].files.find((f) => f.path.endsWith("partner-vpn-bigcorp.conf"));
         expect(swanctl?.content).to.include("id = 52.16.0.11");
         expect(swanctl?.content).to.include("local_ts = 52.16.0.10/32");
-        expect(swanctl?.content).not.to.include("known after up");
+        expect(swanctl?.content).not.to.include("known after pulumi up");
     });
 });
