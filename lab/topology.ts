@@ -223,7 +223,10 @@ export async function buildLab(spec: LabSpec = defaultLabSpec(), options: BuildO
             addRoute(ep.ns, "default", spec.routerIp);
             // libipsec quirk: it refuses a CHILD_SA unless an address of the local TS is local.
             addAddress(ep.ns, "lo", `${p.natIp}/32`);
-            notes.push(`${p.name}: NAT IP ${p.natIp} is on the endpoint's lo (libipsec quirk, lab only; production must not).`);
+            notes.push(
+                `${p.name}: NAT IP ${p.natIp} is on the endpoint's lo (libipsec quirk, lab only; production must not). ` +
+                    "libipsec's routes then give endpoint-originated traffic the NAT IP as source; emulateXfrmSourceSelection() undoes that.",
+            );
 
             const pgw = node(`pgw-${p.name}`, true);
             connectToBridge(swNet.ns, "br0", `pgw${i}`, pgw.ns, "eth0");
@@ -268,6 +271,27 @@ export async function restartEndpointCharon(partner: LabPartner): Promise<Charon
     if (partner.epCharon) await stopCharon(partner.epCharon);
     partner.epCharon = await startCharon(partner.ep);
     return partner.epCharon;
+}
+
+/**
+ * kernel-libipsec's routes (table 220) carry `src <NAT IP>`, so traffic the endpoint itself
+ * originates (nginx in classic-proxy) already leaves with the NAT IP and never needs the SNAT
+ * rule; on a production endpoint (kernel XFRM, NAT IP not local) it leaves with the private IP
+ * and the SNAT rule rewrites it. This rewrites the lab's routes to `src <private IP>` so the SNAT
+ * rule is exercised (and a no-SNAT negative control fails) for endpoint-originated traffic too.
+ * charon reinstalls the route when a CHILD_SA is (re)established: call again after that.
+ * Returns the routes rewritten.
+ */
+export async function emulateXfrmSourceSelection(partner: LabPartner): Promise<string[]> {
+    const routes = (await runInNodeOk(partner.ep, ["ip", "route", "show", "table", "220"])).split("\n").filter((l) => / src /.test(l));
+    const rewritten: string[] = [];
+    for (const route of routes) {
+        const m = /^(\S+) dev (\S+).* src (\S+)/.exec(route.trim());
+        if (!m || m[3] === partner.spec.privateIp) continue;
+        await runInNodeOk(partner.ep, ["ip", "route", "replace", m[1], "dev", m[2], "table", "220", "proto", "static", "src", partner.spec.privateIp]);
+        rewritten.push(`${m[1]} dev ${m[2]} src ${partner.spec.privateIp}`);
+    }
+    return rewritten;
 }
 
 /** iptables in a node (waits for the xtables lock, bounded). */

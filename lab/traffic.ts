@@ -1,5 +1,5 @@
 /**
- * Clients inside lab nodes: one request (curl for HTTP, socat for raw TCP) returning the answer or
+ * Clients inside lab nodes: one request (curl for HTTP, a node one-liner for raw TCP) returning the answer or
  * the failure, and a bounded steady stream of HTTP requests that records every request's outcome
  * with timestamps, so a test can count failures during a config change and measure how long a
  * new host takes to answer.
@@ -13,7 +13,7 @@ export interface RequestOutcome {
     /** The answer (HTTP body / first TCP line) when ok. */
     readonly body: string;
     readonly report?: PeerReport;
-    /** curl's / socat's message when not ok. */
+    /** curl's / the TCP client's message when not ok. */
     readonly error?: string;
     readonly ms: number;
 }
@@ -38,16 +38,34 @@ export async function httpRequest(node: LabNode, host: string, port: number, opt
     return { ok: false, body: r.stdout, error: (r.stderr.trim() || `curl exit ${r.code}`) + (r.timedOut ? " (killed)" : ""), ms };
 }
 
+// Plain JavaScript run with `node -e`: connect, read the server's first line, print it, close.
+// No half-close first: nginx's stream proxy (proxy_half_close off) would drop the session on it.
+const TCP_ONCE_SCRIPT = String.raw`
+const net = require("net");
+const o = JSON.parse(process.argv[1]);
+const sock = net.connect({ host: o.host, port: o.port, localAddress: o.from });
+let buf = "";
+const fail = (m) => { console.error(m); process.exit(1); };
+sock.setTimeout(o.timeoutMs, () => fail("timeout"));
+sock.on("error", (e) => fail(e.code || e.message));
+sock.on("data", (d) => {
+  buf += d;
+  const i = buf.indexOf("\n");
+  if (i >= 0) { process.stdout.write(buf.slice(0, i + 1)); sock.destroy(); process.exit(0); }
+});
+sock.on("end", () => fail("closed before a full line"));
+`;
+
 /** One raw TCP exchange: connect, read the server's first line, close. */
 export async function tcpRequest(node: LabNode, host: string, port: number, options: RequestOptions = {}): Promise<RequestOutcome> {
     const t = options.timeoutSeconds ?? 3;
-    const target = `TCP:${host}:${port},connect-timeout=${Math.min(t, 2)}${options.from ? `,bind=${options.from}` : ""}`;
+    const spec = JSON.stringify({ host, port, from: options.from, timeoutMs: t * 1000 });
     const start = Date.now();
-    const r = await run(inNode(node, ["socat", "-T", String(t), "-", target]), { timeoutMs: (t + 2) * 1000 });
+    const r = await run(inNode(node, [process.execPath, "-e", TCP_ONCE_SCRIPT, spec]), { timeoutMs: (t + 2) * 1000 });
     const ms = Date.now() - start;
     const report = parsePeerReport(r.stdout);
     if (r.code === 0 && report) return { ok: true, body: r.stdout, report, ms };
-    return { ok: false, body: r.stdout, error: r.stderr.trim() || `socat exit ${r.code}, no answer`, ms };
+    return { ok: false, body: r.stdout, error: r.stderr.trim() || `exit ${r.code}, no answer`, ms };
 }
 
 // Plain JavaScript run with `node -e`: fires GETs at a fixed rate, each with its own connection and

@@ -9,8 +9,12 @@ import { expect } from "chai";
 import * as fs from "fs";
 import { cleanupLab } from "../../lab/cleanup";
 import { labUnavailableReason } from "../../lab/preflight";
+import { sshClientOptions, sshProxyCommand } from "../../lab/sshd";
 import { listSas, natFlags } from "../../lab/strongswan";
-import { buildLab, defaultLabSpec, Lab, LabPartner, teardownLab } from "../../lab/topology";
+import { run } from "../../lab/exec";
+import { labProxyConf, startNginx } from "../../lab/nginx";
+import { writeNodeFile } from "../../lab/node";
+import { buildLab, defaultLabSpec, emulateXfrmSourceSelection, Lab, LabPartner, teardownLab } from "../../lab/topology";
 import { httpRequest, tcpRequest } from "../../lab/traffic";
 import { seedNatRules } from "./fixtures/handWrittenEndpoint";
 import {
@@ -82,6 +86,16 @@ for (const version of [2, 1] as const) {
             expect(firstConn).to.match(new RegExp(`^${tunnel.connName}:`));
             expect(Number(pid)).to.equal(partner.epCharon?.process.pid);
             expect(probe).to.equal("x");
+            // The same from an ssh client in the root namespace, through the admin node (a pipe, no link).
+            const viaProxy = await run([
+                "ssh",
+                ...sshClientOptions(lab!.keys),
+                "-o",
+                `ProxyCommand=${sshProxyCommand(lab!.admin)}`,
+                `root@${partner.spec.privateIp}`,
+                "cat /run/charon.pid",
+            ]);
+            expect(viaProxy.stdout.trim(), viaProxy.stderr).to.equal(pid);
             // Nothing pushed reached the host's own files.
             expect(fs.existsSync(EP_CONF_PATH), EP_CONF_PATH).to.equal(false);
             expect(fs.existsSync("/etc/partner-vpn/lab/probe")).to.equal(false);
@@ -122,3 +136,53 @@ for (const version of [2, 1] as const) {
         });
     });
 }
+
+describe("lab infrastructure, classic-proxy mode (no instance routes; nginx on the endpoint)", function () {
+    this.timeout(120_000);
+    let lab: Lab | undefined;
+    let partner: LabPartner;
+    let tunnel: TunnelSetup;
+
+    before(async function () {
+        requireLabOrSkip(this);
+        lab = await buildLab(defaultLabSpec({ mode: "classic-proxy" }));
+        partner = lab.partners[0];
+        await startStandardServers(lab, partner);
+        tunnel = await bringUpHandWrittenTunnel(lab, partner, 2);
+        const [h1, h2] = partner.spec.remoteHosts;
+        await writeNodeFile(
+            partner.ep,
+            "/etc/nginx/nginx.conf",
+            labProxyConf(partner.spec.privateIp, [
+                { listenPort: 8080, protocol: "http", host: h1, port: HTTP_PORT },
+                { listenPort: 8081, protocol: "tcp", host: h2, port: TCP_PORT },
+            ]),
+        );
+        await startNginx(partner.ep);
+        // As on a production endpoint, nginx's connections leave with the private IP and need SNAT.
+        await emulateXfrmSourceSelection(partner);
+    });
+
+    after(function () {
+        if (lab) teardownLab(lab);
+        cleanupLab();
+    });
+
+    it("instances have no route to the partner; through nginx they reach it and the partner sees the NAT IP", async function () {
+        const inst = lab!.instances[0].node;
+        const direct = await httpRequest(inst, partner.spec.remoteHosts[0], HTTP_PORT, { timeoutSeconds: 2 });
+        expect(direct.ok, "direct request without a route").to.equal(false);
+        const http = await httpRequest(inst, partner.spec.privateIp, 8080);
+        expect(http.report, http.error).to.include({ peer: partner.spec.natIp, server: partner.spec.remoteHosts[0] });
+        const tcp = await tcpRequest(inst, partner.spec.privateIp, 8081);
+        expect(tcp.report, tcp.error).to.include({ peer: partner.spec.natIp, server: partner.spec.remoteHosts[1] });
+    });
+
+    it("negative control: without the SNAT rules the proxied request fails", async function () {
+        const snat = seedNatRules(lab!.spec.subnetCidr, partner.spec.natIp, tunnel.inbound).filter((r) => r.includes("SNAT"));
+        await onEndpoint(lab as Lab, partner, snat.map((r) => iptablesCommand(r.map((a) => (a === "-A" ? "-D" : a)))).join("\n"));
+        const without = await httpRequest(lab!.instances[0].node, partner.spec.privateIp, 8080, { timeoutSeconds: 3 });
+        await onEndpoint(lab as Lab, partner, snat.map(iptablesCommand).join("\n"));
+        expect(without.report?.server, "proxied request without SNAT").to.not.equal(partner.spec.remoteHosts[0]);
+    });
+});
