@@ -39,7 +39,7 @@ function propertyLines(c: PropertyChange): string[] {
     const tag = tags.length > 0 ? `  [${tags.join("; ")}]` : "";
     // A change that only comes from a replaced resource looks the same on both sides: show it once.
     const values = c.cause && JSON.stringify(c.before) === JSON.stringify(c.after) ? [shown(c.after)] : valueLines(c);
-    const lines = values.length === 1 && values[0].length < 100 ? [`${c.path}: ${values[0]}${tag}`] : [`${c.path}:${tag}`, ...values.map((v) => `    ${v}`)];
+    const lines = values.length === 1 && values[0].length < 100 ? [`${c.path}: ${values[0]}${tag}`] : [`${c.path}:${tag.trimEnd().replace(/^ +/, " ")}`, ...values.map((v) => `    ${v}`)];
     if (c.note) lines.push(`    (${c.note})`);
     return lines;
 }
