@@ -36,7 +36,8 @@ pvpn_ensure_jumps() {
         builtin=PREROUTING
         [ "$kind" = POST ] && builtin=POSTROUTING
         if ! iptables -w -t nat -C "$builtin" -j "$(pvpn_chain "$partner" "$kind")" 2>/dev/null; then
-            iptables -w -t nat -I "$builtin" 1 -j "$(pvpn_chain "$partner" "$kind")"
+            # Callers run this on the left of || (errexit is off there): fail explicitly.
+            iptables -w -t nat -I "$builtin" 1 -j "$(pvpn_chain "$partner" "$kind")" || return 1
         fi
     done
 }
@@ -71,8 +72,14 @@ pvpn_swanctl_load() {
         printf '%s\n' "$out" >&2
         return 1
     fi
-    # swanctl exits 0 even when charon discarded a connection; its output says so.
-    if printf '%s\n' "$out" | grep -Eqi 'failed|invalid|discarded|parsing .* failed'; then
+    # swanctl exits 0 even when charon discarded a connection, and even when a file has a syntax
+    # error (it then treats the config as empty and UNLOADS every connection); its output says so.
+    # A missing credential folder (/etc/swanctl/x509ocsp, ...) is reported as "opening directory
+    # ... failed" and is harmless: leave it out. Here-strings, not pipes: `grep -q` closing a pipe
+    # early under pipefail could hide a match.
+    local significant
+    significant=$(grep -v "^opening directory '.*' failed" <<<"$out" || true)
+    if grep -Eqi 'failed|invalid|discarded' <<<"$significant"; then
         printf '%s\n' "$out" >&2
         return 1
     fi
@@ -96,6 +103,8 @@ pvpn_nginx_reload() {
     elif [ -s /run/nginx.pid ] && kill -0 "$(cat /run/nginx.pid)" 2>/dev/null; then
         nginx -s reload
     else
-        nginx
+        # Without systemd we start the daemon ourselves: close the lock's descriptor for it, or
+        # nginx would inherit fd 9 and hold the partner-vpn lock for as long as it runs.
+        nginx 9>&-
     fi
 }
