@@ -203,6 +203,8 @@ export function requireRoot(ctx: Mocha.Context): void {
     if (typeof process.getuid !== "function" || process.getuid() !== 0) skipOrFail(ctx, "not running as root (network namespaces and mounts need it)");
     requireTool(ctx, "ip", "unshare", "nsenter");
     if (netnsProbe === null) {
+        const swept = sweepStaleTestNamespaces();
+        if (swept.length > 0) console.log(`      [cleanup] removed namespaces left by an earlier, killed run: ${swept.join(", ")}`);
         const name = `pvt-probe-${process.pid}`;
         const add = run(["ip", "netns", "add", name]);
         if (add.code !== 0) {
@@ -264,14 +266,41 @@ const liveNamespaces = new Set<string>();
 const livePids = new Set<number>();
 let exitHandler = false;
 
+function cleanupEverything(): void {
+    for (const pid of livePids) killPid(pid, "SIGKILL");
+    livePids.clear();
+    for (const ns of [...liveNamespaces]) deleteNamespace(ns);
+    for (const dir of scratchDirs) fs.rmSync(dir, { recursive: true, force: true });
+    scratchDirs.clear();
+}
+
+/** Cleanup on normal exit and on SIGINT/SIGTERM/SIGHUP (Ctrl-C, a CI timeout), once per process. */
 function installExitHandler(): void {
     if (exitHandler) return;
     exitHandler = true;
-    process.on("exit", () => {
-        for (const pid of livePids) killPid(pid, "SIGKILL");
-        for (const ns of liveNamespaces) deleteNamespace(ns);
-        for (const dir of scratchDirs) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    process.on("exit", cleanupEverything);
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+        process.once(sig, () => {
+            cleanupEverything();
+            process.exit(sig === "SIGINT" ? 130 : 143);
+        });
+    }
+}
+
+/**
+ * Deletes `pvt-<pid>-...` namespaces left by a test process that no longer exists (killed before
+ * its cleanup ran), with whatever that run had started in them. Namespaces of live runs are kept.
+ */
+export function sweepStaleTestNamespaces(): string[] {
+    const stale = run(["ip", "netns", "list"])
+        .stdout.split("\n")
+        .map((l) => l.split(" ")[0])
+        .filter((n) => {
+            const m = /^pvt-(\d+)-/.exec(n);
+            return m !== null && Number(m[1]) !== process.pid && !alive(Number(m[1]));
+        });
+    for (const ns of stale) deleteNamespace(ns);
+    return stale;
 }
 
 /** A fresh scratch folder under the OS temp dir, removed by `removeScratch` or at exit. */
