@@ -16,7 +16,7 @@ import { endpointPaths, removeCommand, renderApplyScript, swanctlChildName } fro
 import { BOOT_SCRIPT, REMOVE_SCRIPT } from "../../core/render/paths";
 import {
     CHARON, chainRules, classicTcpRaw, describeRun, DEV, modelOf, normalizeSave, parseListConns, readStackConfig, renderPartner,
-    requireRoot, requireTool, TestNode, withIke, withPartner, type RenderedPartner, type RunResult,
+    requireRoot, requireTool, TEST_PSK, TestNode, withIke, withPartner, type RenderedPartner, type RunResult,
 } from "./tools";
 
 const FOREIGN_POST = "-A POSTROUTING -o eth9 -j MASQUERADE";
@@ -227,6 +227,30 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
             const r = apply(n, script);
             expect(r.code).not.to.equal(0);
             expect(r.stderr).to.include("bigcorp: the NAT rules did not apply; the previous config was restored and keeps serving");
+            expect(snapshot(n)).to.deep.equal(before);
+        });
+
+        it("a swanctl file with a syntax error is refused before anything changes (no connection unloaded)", () => {
+            const n = node as TestNode;
+            const before = snapshot(n);
+            const script = applyWith(moreHosts, (f) =>
+                f.path.endsWith("/partner-vpn-bigcorp.conf") ? { ...f, content: f.content.replace("        encap = yes\n", "        encap = yes\n        this is not a setting\n") } : f,
+            );
+            const r = apply(n, script);
+            expect(r.code).not.to.equal(0);
+            expect(r.stderr).to.include("strongSwan's parser rejected the syntax of /etc/swanctl/conf.d/partner-vpn-bigcorp.conf; nothing was changed");
+            expect(snapshot(n)).to.deep.equal(before);
+        });
+
+        it("a secrets file with a syntax error is refused without quoting the key", () => {
+            const n = node as TestNode;
+            const before = snapshot(n);
+            const script = applyWith(moreHosts, (f) => (f.secret ? { ...f, content: f.content.replace("secrets {", `secrets {\n    stray ${TEST_PSK}`) } : f));
+            const r = apply(n, script);
+            expect(r.code).not.to.equal(0);
+            expect(r.stderr).to.include("strongSwan's parser rejected the syntax of /etc/swanctl/conf.d/partner-vpn-bigcorp.secrets.conf; nothing was changed");
+            expect(`${r.stdout}${r.stderr}`).not.to.include(TEST_PSK);
+            expect(`${r.stdout}${r.stderr}`).not.to.include(Buffer.from(TEST_PSK).toString("base64"));
             expect(snapshot(n)).to.deep.equal(before);
         });
 

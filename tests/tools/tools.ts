@@ -161,7 +161,9 @@ export function withIke(partner: PartnerModel, changes: Record<string, unknown>)
 // ---------------------------------------------------------------------------------------------
 
 /** REQUIRE_TOOLS=1 turns every "skip: tool missing" into a failure (CI on a prepared machine). */
-export const REQUIRE_TOOLS = process.env.REQUIRE_TOOLS === "1";
+export function toolsRequired(): boolean {
+    return process.env.REQUIRE_TOOLS === "1";
+}
 
 const SEARCH_DIRS = [...(process.env.PATH ?? "").split(":").filter(Boolean), "/usr/local/sbin", "/usr/sbin", "/sbin"];
 
@@ -180,7 +182,7 @@ export function findTool(name: string): string | undefined {
 
 /** Skips the current test or suite with a printed reason, or fails it when REQUIRE_TOOLS=1. */
 export function skipOrFail(ctx: Mocha.Context, reason: string): never {
-    if (REQUIRE_TOOLS) throw new Error(`REQUIRE_TOOLS=1 but ${reason}`);
+    if (toolsRequired()) throw new Error(`REQUIRE_TOOLS=1 but ${reason}`);
     console.log(`      [skip] ${reason}`);
     ctx.skip();
 }
