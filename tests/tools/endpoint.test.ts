@@ -155,6 +155,18 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
             expect(n.runOk(["swanctl", "--list-conns"]).trim()).to.equal("");
         });
 
+        it("a failing FIRST apply (bad proposal) leaves nothing installed or loaded", () => {
+            const n = node as TestNode;
+            const bad = renderPartner(model, withIke(base.partner, { espProposals: ["aes256-bogus-modp2048"] }));
+            const r = apply(n, bad.apply);
+            expect(r.code).not.to.equal(0);
+            expect(r.stderr).to.include("bigcorp: strongSwan rejected the new config");
+            const paths = endpointPaths("bigcorp");
+            for (const f of [paths.swanctlConf, paths.swanctlSecrets, paths.natRules, `${paths.stateDir}/generation`]) expect(n.exists(f), f).to.equal(false);
+            expect(n.runOk(["swanctl", "--list-conns"]).trim()).to.equal("");
+            expect(normalizeSave(n.runOk(["iptables-save", "-t", "nat"]))).not.to.include("PVPN-");
+        });
+
         it("first apply installs every file with its mode, root-owned, the secrets 0600", () => {
             const n = node as TestNode;
             applyOk(n, base);
@@ -189,6 +201,18 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
             const n = node as TestNode;
             const before = snapshot(n);
             n.runOk(["iptables", "-t", "nat", "-D", "POSTROUTING", "-j", "PVPN-bigcorp-POST"]);
+            const r = apply(n, base.apply);
+            expect(r.code, describeRun(["bash", "-s"], r)).to.equal(0);
+            expect(r.stderr).to.include("unchanged");
+            expect(snapshot(n)).to.deep.equal(before);
+        });
+
+        it("an unchanged run reloads the connections a restarted charon lost", async () => {
+            const n = node as TestNode;
+            const before = snapshot(n);
+            await n.stopCharon();
+            await n.startCharon();
+            expect(n.runOk(["swanctl", "--list-conns"]).trim()).to.equal("");
             const r = apply(n, base.apply);
             expect(r.code, describeRun(["bash", "-s"], r)).to.equal(0);
             expect(r.stderr).to.include("unchanged");
