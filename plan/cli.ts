@@ -10,7 +10,7 @@ import { diffPlans, type PlanChanges } from "./changes";
 import { describeChanges } from "./describeChanges";
 import { OutputFolderError, writePlanOutput } from "./endpointFiles";
 import { handoffSheet } from "./handoff";
-import { assertNoSecret, PlaceholderSecrets } from "./placeholderSecrets";
+import { assertNoSecret, containsSecret, PlaceholderSecrets } from "./placeholderSecrets";
 import { planStack, type PlanOutcome } from "./planStack";
 import { describePlan } from "./describe";
 import { loadConfig, readAtRef, readWorkingTree, resolveSource, StackFileError, type StackSource } from "./stackSource";
@@ -124,7 +124,9 @@ export async function runPlanCli(argv: readonly string[], io: CliIo = PROCESS_IO
             io.stderr(`plan: ${err.message}\nnothing was written\n`);
             return 2;
         }
-        io.stderr(`plan: ${err instanceof Error ? err.message : String(err)}\n`);
+        const message = err instanceof Error ? err.message : String(err);
+        // An error from deep inside (a renderer, the runtime) could quote a value; never a secret.
+        io.stderr(`plan: ${containsSecret(message, secrets.forms()) ? "failed (the error message is withheld: it held a placeholder secret)" : message}\n`);
         return 1;
     }
 }
