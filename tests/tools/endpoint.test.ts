@@ -132,13 +132,16 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
 
     describe("vpc-routing (dev stack)", () => {
         let node: TestNode | undefined;
-        const model = modelOf(readStackConfig(DEV));
-        const base = renderPartner(model);
-        const moreHosts = renderPartner(model, withPartner(base.partner, { remoteHosts: [...base.partner.remoteHosts, "110.220.10.200/32"] }));
+        let model!: StackModel;
+        let base!: RenderedPartner;
+        let moreHosts!: RenderedPartner;
         let afterChange: Snapshot | undefined;
 
         before(async function () {
             requireRoot(this);
+            model = modelOf(readStackConfig(DEV));
+            base = renderPartner(model);
+            moreHosts = renderPartner(model, withPartner(base.partner, { remoteHosts: [...base.partner.remoteHosts, "110.220.10.200/32"] }));
             node = await TestNode.start("ep-dev", nodeOptions());
             await node.startCharon();
             node.runOk(["iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "eth9", "-j", "MASQUERADE"]);
@@ -332,12 +335,15 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
 
     describe("classic-proxy with an http and a tcp proxy", () => {
         let node: TestNode | undefined;
-        const model = modelOf(classicTcpRaw());
-        const base = renderPartner(model);
-        const moved = renderPartner(model, withPartner(base.partner, { proxies: base.partner.proxies.map((p) => (p.protocol === "http" ? { ...p, listenPort: 8090 } : p)) }));
+        let model!: StackModel;
+        let base!: RenderedPartner;
+        let moved!: RenderedPartner;
 
         before(async function () {
             requireRoot(this);
+            model = modelOf(classicTcpRaw());
+            base = renderPartner(model);
+            moved = renderPartner(model, withPartner(base.partner, { proxies: base.partner.proxies.map((p) => (p.protocol === "http" ? { ...p, listenPort: 8090 } : p)) }));
             node = await TestNode.start("ep-classic", nodeOptions());
             await node.startCharon();
             node.runOk(["iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "eth9", "-j", "MASQUERADE"]);

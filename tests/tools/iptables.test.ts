@@ -8,7 +8,10 @@
 import { expect } from "chai";
 import * as path from "path";
 import { renderNatRules } from "../../core/render";
-import { chainRules, describeRun, normalizeSave, REPO_ROOT, renderPartner, requireRoot, requireTool, stackVariants, TestNode, withPartner } from "./tools";
+import {
+    chainRules, describeRun, normalizeSave, REPO_ROOT, renderPartner, requireRoot, requireTool, stackVariants, TestNode, withPartner,
+    type RenderedPartner,
+} from "./tools";
 
 const LIB = path.join(REPO_ROOT, "scripts", "endpoint", "lib.sh");
 const PAYLOAD = "/run/pvt/nat.rules";
@@ -40,12 +43,14 @@ describe("tools: iptables applies the rendered NAT payloads", function () {
     for (const variant of stackVariants()) {
         describe(variant.name, () => {
             let node: TestNode | undefined;
-            const rendered = renderPartner(variant.model);
-            const payload = rendered.file("/nat.rules").content;
+            let rendered!: RenderedPartner;
+            let payload = "";
             const expectedRules = (chain: string) => payload.split("\n").filter((l) => l.startsWith(`-A ${chain} `));
 
             before(async function () {
                 requireRoot(this);
+                rendered = renderPartner(variant.model);
+                payload = rendered.file("/nat.rules").content;
                 node = await TestNode.start(`nat-${variant.name}`);
                 for (const rule of FOREIGN) node.runOk(["iptables", ...rule]);
                 node.writeFile(PAYLOAD, payload);

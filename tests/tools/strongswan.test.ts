@@ -64,8 +64,13 @@ describe("tools: strongSwan loads the rendered swanctl files", function () {
 
     for (const variant of stackVariants()) {
         describe(variant.name, () => {
-            const partner = renderPartner(variant.model).partner;
-            const ike = partner.ike;
+            let partner!: PartnerModel;
+            let ike!: PartnerModel["ike"];
+
+            before(() => {
+                partner = renderPartner(variant.model).partner;
+                ike = partner.ike;
+            });
 
             it("loads the connection and its secret (swanctl --load-all exits 0 and reports no failure)", () => {
                 const r = load(renderedFiles(partner));
@@ -76,7 +81,7 @@ describe("tools: strongSwan loads the rendered swanctl files", function () {
                 expect(`${r.stdout}\n${r.stderr}`).not.to.match(/failed|invalid|discarded/i);
             });
 
-            it(`lists pvpn-bigcorp as IKEv${ike.version} with one child per partner host`, () => {
+            it("lists pvpn-bigcorp with its IKE version and one child per partner host", () => {
                 const { text } = listed();
                 expect(text.map((c) => c.name)).to.deep.equal(["pvpn-bigcorp"]);
                 expect(text[0].header).to.match(new RegExp(`^IKEv${ike.version},`));
@@ -110,10 +115,11 @@ describe("tools: strongSwan loads the rendered swanctl files", function () {
     }
 
     describe("negative controls and edge cases", () => {
-        const dev = stackVariants()[0].model.partners[0];
+        let dev!: PartnerModel;
 
         before(function () {
             if (!node) this.skip();
+            dev = stackVariants()[0].model.partners[0];
             const r = load(renderedFiles(dev));
             expect(r.code, describeRun(["swanctl", "--load-all"], r)).to.equal(0);
         });

@@ -11,7 +11,7 @@ import {
 } from "../../core/render";
 import { BOOT_SCRIPT, REMOVE_SCRIPT } from "../../core/render/paths";
 import { RenderError } from "../../core/render/safe";
-import { ADDRESSES, DEV, DEV_CLASSIC, modelOf, readStackConfig, renderPartner, TEST_PSK, withPartner } from "../tools/tools";
+import { ADDRESSES, DEV, DEV_CLASSIC, modelOf, once, readStackConfig, renderPartner, TEST_PSK, withPartner } from "../tools/tools";
 
 interface Heredoc {
     readonly target: string;
@@ -43,8 +43,8 @@ function fileTable(script: string): { role: string; staged: string; path: string
         .map((m) => ({ role: m[1], staged: m[2], path: m[3], mode: m[4] }));
 }
 
-const dev = modelOf(readStackConfig(DEV));
-const classic = modelOf(readStackConfig(DEV_CLASSIC));
+const dev = once(() => modelOf(readStackConfig(DEV)));
+const classic = once(() => modelOf(readStackConfig(DEV_CLASSIC)));
 
 describe("renderEndpointFiles", () => {
     const cases = [
@@ -53,7 +53,7 @@ describe("renderEndpointFiles", () => {
     ];
     for (const c of cases) {
         it(`lists the ${c.title} files in a stable order with their modes, only the PSK file secret`, () => {
-            const files = renderEndpointFiles(c.model, c.model.partners[0], ADDRESSES, TEST_PSK);
+            const files = renderEndpointFiles(c.model(), c.model().partners[0], ADDRESSES, TEST_PSK);
             expect(files.map((f) => f.path.split("/").slice(-2).join("/").replace(/^(conf\.d|sbin|nginx)\//, ""))).to.deep.equal(c.suffixes);
             const paths = endpointPaths("bigcorp");
             for (const f of files) {
@@ -67,7 +67,7 @@ describe("renderEndpointFiles", () => {
     }
 
     it("keeps the key only in the secrets file, base64-encoded", () => {
-        const files = renderEndpointFiles(dev, dev.partners[0], ADDRESSES, TEST_PSK);
+        const files = renderEndpointFiles(dev(), dev().partners[0], ADDRESSES, TEST_PSK);
         const b64 = Buffer.from(TEST_PSK).toString("base64");
         expect(files.filter((f) => f.content.includes(b64)).map((f) => f.path)).to.deep.equal([endpointPaths("bigcorp").swanctlSecrets]);
     });
@@ -76,10 +76,10 @@ describe("renderEndpointFiles", () => {
 describe("renderApplyScript", () => {
     for (const [title, model] of [["vpc-routing", dev], ["classic-proxy", classic]] as const) {
         describe(title, () => {
-            const r = renderPartner(model);
+            const r = once(() => renderPartner(model()));
 
             it("is a bash script that stops at the first error and reads nothing else from stdin", () => {
-                const lines = r.apply.split("\n");
+                const lines = r().apply.split("\n");
                 expect(lines[0]).to.equal("#!/usr/bin/env bash");
                 expect(lines).to.include("set -euo pipefail");
                 expect(lines.filter((l) => l.startsWith("#!"))).to.have.length(1);
@@ -87,23 +87,23 @@ describe("renderApplyScript", () => {
             });
 
             it("carries every file base64-encoded in a quoted here-document, decoding to its exact content", () => {
-                const docs = heredocs(r.apply);
-                expect(docs.map((d) => d.target)).to.deep.equal(r.files.map((_, i) => `f${i}`));
+                const docs = heredocs(r().apply);
+                expect(docs.map((d) => d.target)).to.deep.equal(r().files.map((_, i) => `f${i}`));
                 docs.forEach((d, i) => {
                     expect(d.body, d.target).to.match(/^[A-Za-z0-9+/=\n]*$/);
                     expect(d.body.split("\n").every((l) => l.length <= 76)).to.equal(true);
-                    expect(Buffer.from(d.body.replace(/\n/g, ""), "base64").toString("utf8")).to.equal(r.files[i].content);
+                    expect(Buffer.from(d.body.replace(/\n/g, ""), "base64").toString("utf8")).to.equal(r().files[i].content);
                 });
             });
 
             it("carries no config file content in plain text", () => {
-                for (const f of r.files.filter((x) => !x.path.startsWith("/usr/local/sbin/"))) {
+                for (const f of r().files.filter((x) => !x.path.startsWith("/usr/local/sbin/"))) {
                     const distinctive = f.content.split("\n").filter((l) => l.trim().length > 12);
                     expect(distinctive.length, f.path).to.be.greaterThan(0);
-                    for (const l of distinctive) expect(r.apply.includes(l), `${f.path}: ${l}`).to.equal(false);
+                    for (const l of distinctive) expect(r().apply.includes(l), `${f.path}: ${l}`).to.equal(false);
                 }
-                expect(r.apply).not.to.include(TEST_PSK);
-                expect(r.apply).not.to.include(`0s${Buffer.from(TEST_PSK).toString("base64")}`);
+                expect(r().apply).not.to.include(TEST_PSK);
+                expect(r().apply).not.to.include(`0s${Buffer.from(TEST_PSK).toString("base64")}`);
             });
 
             it("passes the file table: role, staged name, destination and mode of every file", () => {
@@ -115,14 +115,14 @@ describe("renderApplyScript", () => {
                     "partner-vpn-boot": "helper",
                     "partner-vpn-remove": "helper",
                 };
-                expect(fileTable(r.apply)).to.deep.equal(
-                    r.files.map((f, i) => ({ role: roles[f.path.split("/").pop() as string], staged: `f${i}`, path: f.path, mode: f.mode })),
+                expect(fileTable(r().apply)).to.deep.equal(
+                    r().files.map((f, i) => ({ role: roles[f.path.split("/").pop() as string], staged: `f${i}`, path: f.path, mode: f.mode })),
                 );
-                expect(r.apply).to.include(`    pvpn_apply 'bigcorp' '${r.generation}' "$PVPN_STAGE" \\\n`);
+                expect(r().apply).to.include(`    pvpn_apply 'bigcorp' '${r().generation}' "$PVPN_STAGE" \\\n`);
             });
 
             it("stages into a fresh root-only folder removed on exit, under the lock", () => {
-                const main = r.apply.slice(r.apply.indexOf("pvpn_main() {"));
+                const main = r().apply.slice(r().apply.indexOf("pvpn_main() {"));
                 const order = ["pvpn_lock", "umask 077", "mktemp -d /run/partner-vpn-stage.XXXXXX", "trap ", "base64 -d", "pvpn_apply "];
                 const positions = order.map((s) => main.indexOf(s));
                 expect(positions.every((p) => p >= 0), JSON.stringify(positions)).to.equal(true);
@@ -131,14 +131,14 @@ describe("renderApplyScript", () => {
 
             it("includes the library and the apply logic it calls", () => {
                 for (const fn of ["pvpn_lock()", "pvpn_restore_nat()", "pvpn_swanctl_load()", "pvpn_apply()", "pvpn_rollback()"]) {
-                    expect(r.apply).to.include(fn);
+                    expect(r().apply).to.include(fn);
                 }
             });
         });
     }
 
     it("names the partner and generation in its header", () => {
-        const r = renderPartner(dev);
+        const r = renderPartner(dev());
         expect(r.apply.split("\n")[1]).to.equal(`# partner-vpn apply for bigcorp, generation ${r.generation}. Generated; run as: bash -s <this-file`);
     });
 
@@ -152,9 +152,9 @@ describe("renderApplyScript", () => {
     ];
     for (const c of refusals) {
         it(`refuses ${c.title}`, () => {
-            const r = renderPartner(dev);
+            const r = renderPartner(dev());
             const files = c.files ? c.files(r.files) : r.files;
-            expect(() => renderApplyScript(dev.partners[0], files, c.generation ?? r.generation)).to.throw(RenderError, c.pattern);
+            expect(() => renderApplyScript(dev().partners[0], files, c.generation ?? r.generation)).to.throw(RenderError, c.pattern);
         });
     }
 });
@@ -176,7 +176,7 @@ describe("helper scripts", () => {
     }
 
     it("installs the helpers at fixed paths with mode 0755", () => {
-        const files = renderEndpointFiles(dev, dev.partners[0], ADDRESSES, TEST_PSK);
+        const files = renderEndpointFiles(dev(), dev().partners[0], ADDRESSES, TEST_PSK);
         expect(files.filter((f) => f.mode === "0755").map((f) => f.path)).to.deep.equal([BOOT_SCRIPT, REMOVE_SCRIPT]);
     });
 
@@ -189,79 +189,79 @@ describe("helper scripts", () => {
 });
 
 describe("remote command strings", () => {
-    const rootModel = { ...dev, endpoint: { ...dev.endpoint, sshUser: "root" } };
+    const rootModel = () => ({ ...dev(), endpoint: { ...dev().endpoint, sshUser: "root" } });
 
     it("applies with the script on stdin, never in the command line", () => {
-        expect(applyCommand(dev)).to.equal("sudo -n bash -s");
-        expect(applyCommand(rootModel)).to.equal("bash -s");
+        expect(applyCommand(dev())).to.equal("sudo -n bash -s");
+        expect(applyCommand(rootModel())).to.equal("bash -s");
     });
 
     it("bootstraps with the mode as a quoted argument", () => {
-        expect(bootstrapCommand(dev)).to.equal("sudo -n bash -s -- 'vpc-routing'");
-        expect(bootstrapCommand(classic)).to.equal("sudo -n bash -s -- 'classic-proxy'");
-        expect(() => bootstrapCommand(dev, "vpc-routing; reboot" as never)).to.throw(RenderError);
+        expect(bootstrapCommand(dev())).to.equal("sudo -n bash -s -- 'vpc-routing'");
+        expect(bootstrapCommand(classic())).to.equal("sudo -n bash -s -- 'classic-proxy'");
+        expect(() => bootstrapCommand(dev(), "vpc-routing; reboot" as never)).to.throw(RenderError);
     });
 
     it("removes only the generation it was created with", () => {
-        const r = renderPartner(dev);
-        const cmd = removeCommand(dev, "bigcorp", r.generation);
+        const r = renderPartner(dev());
+        const cmd = removeCommand(dev(), "bigcorp", r.generation);
         expect(cmd).to.equal(
             `if [ -x ${REMOVE_SCRIPT} ]; then sudo -n ${REMOVE_SCRIPT} 'bigcorp' '${r.generation}'; else echo 'partner-vpn: nothing installed'; fi`,
         );
-        expect(removeCommand(rootModel, "bigcorp", r.generation)).to.include(`then ${REMOVE_SCRIPT} 'bigcorp' '${r.generation}';`);
+        expect(removeCommand(rootModel(), "bigcorp", r.generation)).to.include(`then ${REMOVE_SCRIPT} 'bigcorp' '${r.generation}';`);
     });
 
     it("refuses a partner name or generation that would need quoting", () => {
-        expect(() => removeCommand(dev, "big corp", "0123456789abcdef")).to.throw(RenderError);
-        expect(() => removeCommand(dev, "bigcorp", "$(reboot)")).to.throw(RenderError);
-        expect(() => removeCommand(dev, "bigcorp", "a'b")).to.throw(RenderError);
+        expect(() => removeCommand(dev(), "big corp", "0123456789abcdef")).to.throw(RenderError);
+        expect(() => removeCommand(dev(), "bigcorp", "$(reboot)")).to.throw(RenderError);
+        expect(() => removeCommand(dev(), "bigcorp", "a'b")).to.throw(RenderError);
     });
 });
 
 describe("contentHashes", () => {
-    const base = renderPartner(dev);
-    const hashes = contentHashes(base.files);
+    const base = once(() => renderPartner(dev()));
+    const hashes = once(() => contentHashes(base().files));
 
     it("gives 32-hex config and secrets digests and a 16-hex generation", () => {
-        expect(hashes.config).to.match(/^[0-9a-f]{32}$/);
-        expect(hashes.secrets).to.match(/^[0-9a-f]{32}$/);
-        expect(hashes.generation).to.match(/^[0-9a-f]{16}$/);
-        expect(contentHashes(renderPartner(dev).files)).to.deep.equal(hashes);
+        expect(hashes().config).to.match(/^[0-9a-f]{32}$/);
+        expect(hashes().secrets).to.match(/^[0-9a-f]{32}$/);
+        expect(hashes().generation).to.match(/^[0-9a-f]{16}$/);
+        expect(contentHashes(renderPartner(dev()).files)).to.deep.equal(hashes());
     });
 
     const changes: { title: string; files: () => RenderedFile[]; config: boolean; secrets: boolean }[] = [
-        { title: "a PSK rotation", files: () => renderEndpointFiles(dev, dev.partners[0], ADDRESSES, `${TEST_PSK}-rotated`), config: false, secrets: true },
+        { title: "a PSK rotation", files: () => renderEndpointFiles(dev(), dev().partners[0], ADDRESSES, `${TEST_PSK}-rotated`), config: false, secrets: true },
         {
             title: "an added partner host",
-            files: () => renderEndpointFiles(dev, withPartner(dev.partners[0], { remoteHosts: [...dev.partners[0].remoteHosts, "110.220.10.200/32"] }), ADDRESSES, TEST_PSK),
+            files: () => renderEndpointFiles(dev(), withPartner(dev().partners[0], { remoteHosts: [...dev().partners[0].remoteHosts, "110.220.10.200/32"] }), ADDRESSES, TEST_PSK),
             config: true,
             secrets: false,
         },
         {
             title: "a new NAT address",
-            files: () => renderEndpointFiles(dev, dev.partners[0], { ...ADDRESSES, natIp: "192.0.2.99" }, TEST_PSK),
+            files: () => renderEndpointFiles(dev(), dev().partners[0], { ...ADDRESSES, natIp: "192.0.2.99" }, TEST_PSK),
             config: true,
             secrets: false,
         },
         {
             title: "a new tunnel address (our IKE identity, in both files)",
-            files: () => renderEndpointFiles(dev, dev.partners[0], { ...ADDRESSES, tunnelIp: "198.51.100.77" }, TEST_PSK),
+            files: () => renderEndpointFiles(dev(), dev().partners[0], { ...ADDRESSES, tunnelIp: "198.51.100.77" }, TEST_PSK),
             config: true,
             secrets: true,
         },
-        { title: "a file mode", files: () => base.files.map((f, i) => (i === 2 ? { ...f, mode: "0640" } : f)), config: true, secrets: false },
-        { title: "the mode switch to classic-proxy", files: () => renderPartner(classic).files, config: true, secrets: false },
+        { title: "a file mode", files: () => base().files.map((f, i) => (i === 2 ? { ...f, mode: "0640" } : f)), config: true, secrets: false },
+        { title: "the mode switch to classic-proxy", files: () => renderPartner(classic()).files, config: true, secrets: false },
     ];
     for (const c of changes) {
         it(`${c.title} changes ${[c.config && "config", c.secrets && "secrets"].filter(Boolean).join(" and ")} and the generation`, () => {
             const after = contentHashes(c.files());
-            expect(after.config !== hashes.config, "config hash changed").to.equal(c.config);
-            expect(after.secrets !== hashes.secrets, "secrets hash changed").to.equal(c.secrets);
-            expect(after.generation).not.to.equal(hashes.generation);
+            expect(after.config !== hashes().config, "config hash changed").to.equal(c.config);
+            expect(after.secrets !== hashes().secrets, "secrets hash changed").to.equal(c.secrets);
+            expect(after.generation).not.to.equal(hashes().generation);
         });
     }
 
     it("never contains the key (hashes only)", () => {
-        expect(JSON.stringify(hashes)).not.to.include(TEST_PSK);
+        expect(JSON.stringify(hashes())).not.to.include(TEST_PSK);
     });
 });

@@ -7,21 +7,20 @@ import type { PartnerModel } from "../../core/model";
 import { renderSwanctl, renderSwanctlSecrets, swanctlChildName, swanctlConnectionName } from "../../core/render";
 import { RenderError } from "../../core/render/safe";
 import {
-    ADDRESSES, blockText, DEV, editFirstPartner, ikev1Raw, modelOf, parseSwanctl, readStackConfig, TEST_PSK, withIke, withPartner,
+    ADDRESSES, blockText, once, DEV, editFirstPartner, ikev1Raw, modelOf, parseSwanctl, readStackConfig, TEST_PSK, withIke, withPartner,
     type SwanctlSection,
 } from "../tools/tools";
 
-const dev = modelOf(readStackConfig(DEV));
-const bigcorp = dev.partners[0];
+const devPartner = once(() => modelOf(readStackConfig(DEV)).partners[0]);
 
-function conn(partner: PartnerModel = bigcorp): SwanctlSection {
+function conn(partner: PartnerModel = devPartner()): SwanctlSection {
     const parsed = parseSwanctl(renderSwanctl(partner, ADDRESSES));
     expect(parsed.order).to.deep.equal(["connections"]);
     expect(parsed.sections.connections.order).to.deep.equal([`pvpn-${partner.name}`]);
     return parsed.sections.connections.sections[`pvpn-${partner.name}`];
 }
 
-function children(partner: PartnerModel = bigcorp): SwanctlSection {
+function children(partner: PartnerModel = devPartner()): SwanctlSection {
     return conn(partner).sections.children;
 }
 
@@ -57,12 +56,12 @@ describe("renderSwanctl", () => {
     ];
     for (const change of hostChanges) {
         it(`leaves the other children's text identical when a host is ${change.title}`, () => {
-            const before = renderSwanctl(bigcorp, ADDRESSES);
-            const after = renderSwanctl(withPartner(bigcorp, { remoteHosts: change.hosts }), ADDRESSES);
+            const before = renderSwanctl(devPartner(), ADDRESSES);
+            const after = renderSwanctl(withPartner(devPartner(), { remoteHosts: change.hosts }), ADDRESSES);
             for (const name of ["bigcorp-110-220-10-7-32", "bigcorp-110-220-10-135-32"]) {
                 expect(blockText(after, name), name).to.equal(blockText(before, name));
             }
-            expect(children(withPartner(bigcorp, { remoteHosts: change.hosts })).order).to.have.length(3);
+            expect(children(withPartner(devPartner(), { remoteHosts: change.hosts })).order).to.have.length(3);
             // The connection's own settings (everything outside children) are unchanged too.
             const head = (t: string) => t.slice(0, t.indexOf("children {"));
             expect(head(after)).to.equal(head(before));
@@ -70,14 +69,14 @@ describe("renderSwanctl", () => {
     }
 
     it("leaves the remaining children identical when a host is removed", () => {
-        const after = renderSwanctl(withPartner(bigcorp, { remoteHosts: ["110.220.10.135/32"] }), ADDRESSES);
-        expect(blockText(after, "bigcorp-110-220-10-135-32")).to.equal(blockText(renderSwanctl(bigcorp, ADDRESSES), "bigcorp-110-220-10-135-32"));
+        const after = renderSwanctl(withPartner(devPartner(), { remoteHosts: ["110.220.10.135/32"] }), ADDRESSES);
+        expect(blockText(after, "bigcorp-110-220-10-135-32")).to.equal(blockText(renderSwanctl(devPartner(), ADDRESSES), "bigcorp-110-220-10-135-32"));
         expect(after).not.to.include("bigcorp-110-220-10-7-32");
     });
 
     for (const version of [1, 2] as const) {
         it(`renders IKEv${version}`, () => {
-            expect(conn(withIke(bigcorp, { version })).values.version).to.equal(String(version));
+            expect(conn(withIke(devPartner(), { version })).values.version).to.equal(String(version));
         });
     }
 
@@ -90,7 +89,7 @@ describe("renderSwanctl", () => {
     });
 
     it("joins several proposals with commas, IKE on the connection and ESP on every child", () => {
-        const p = withIke(bigcorp, {
+        const p = withIke(devPartner(), {
             ikeProposals: ["aes256gcm16-prfsha384-ecp384", "aes256-sha256-modp2048"],
             espProposals: ["aes256gcm16-ecp384", "aes256-sha256-modp2048", "aes128-sha256"],
         });
@@ -110,7 +109,7 @@ describe("renderSwanctl", () => {
     ];
     for (const l of lifetimes) {
         it(`rekeys at 90% and expires at the agreed lifetime (IKE ${l.ike}s, child ${l.child}s)`, () => {
-            const p = withIke(bigcorp, { ikeLifetime: l.ike, childLifetime: l.child });
+            const p = withIke(devPartner(), { ikeLifetime: l.ike, childLifetime: l.child });
             const c = conn(p);
             expect(c.values.rekey_time).to.equal(`${l.ikeRekey}s`);
             expect(c.values.over_time).to.equal(`${l.ikeOver}s`);
@@ -126,14 +125,14 @@ describe("renderSwanctl", () => {
     }
 
     it("omits dpd_delay and clears children when DPD is 0", () => {
-        const c = conn(withIke(bigcorp, { dpdDelay: 0 }));
+        const c = conn(withIke(devPartner(), { dpdDelay: 0 }));
         expect(c.values).not.to.have.property("dpd_delay");
-        expect(renderSwanctl(withIke(bigcorp, { dpdDelay: 0 }), ADDRESSES)).not.to.include("dpd_delay");
+        expect(renderSwanctl(withIke(devPartner(), { dpdDelay: 0 }), ADDRESSES)).not.to.include("dpd_delay");
         for (const name of c.sections.children.order) expect(c.sections.children.sections[name].values.dpd_action).to.equal("clear");
     });
 
     it("sets dpd_delay and restarts children when DPD is on", () => {
-        const c = conn(withIke(bigcorp, { dpdDelay: 30 }));
+        const c = conn(withIke(devPartner(), { dpdDelay: 30 }));
         expect(c.values.dpd_delay).to.equal("30s");
         for (const name of c.sections.children.order) expect(c.sections.children.sections[name].values.dpd_action).to.equal("restart");
     });
@@ -154,7 +153,7 @@ describe("renderSwanctl", () => {
     });
 
     it("puts the NAT address, never the private or tunnel address, in every local_ts", () => {
-        const text = renderSwanctl(bigcorp, { natIp: "192.0.2.99", tunnelIp: "198.51.100.77" });
+        const text = renderSwanctl(devPartner(), { natIp: "192.0.2.99", tunnelIp: "198.51.100.77" });
         const lines = text.split("\n").filter((l) => l.includes("local_ts"));
         expect(lines).to.have.length(2);
         for (const l of lines) expect(l.trim()).to.equal("local_ts = 192.0.2.99/32");
@@ -167,11 +166,11 @@ describe("renderSwanctl", () => {
     });
 
     it("is deterministic", () => {
-        expect(renderSwanctl(bigcorp, ADDRESSES)).to.equal(renderSwanctl(bigcorp, ADDRESSES));
+        expect(renderSwanctl(devPartner(), ADDRESSES)).to.equal(renderSwanctl(devPartner(), ADDRESSES));
     });
 
     it("never mentions the PSK", () => {
-        const text = renderSwanctl(bigcorp, ADDRESSES);
+        const text = renderSwanctl(devPartner(), ADDRESSES);
         expect(text).not.to.match(/secret|= 0s/);
         expect(text).not.to.include(TEST_PSK);
     });
@@ -179,7 +178,7 @@ describe("renderSwanctl", () => {
 
 describe("renderSwanctlSecrets", () => {
     function secretSection(psk: string): SwanctlSection {
-        const parsed = parseSwanctl(renderSwanctlSecrets(bigcorp, ADDRESSES, psk));
+        const parsed = parseSwanctl(renderSwanctlSecrets(devPartner(), ADDRESSES, psk));
         expect(parsed.order).to.deep.equal(["secrets"]);
         expect(parsed.sections.secrets.order).to.deep.equal(["ike-pvpn-bigcorp"]);
         return parsed.sections.secrets.sections["ike-pvpn-bigcorp"];
@@ -193,7 +192,7 @@ describe("renderSwanctlSecrets", () => {
     ];
     for (const c of psks) {
         it(`holds ${c.title} only base64-encoded (0s...), never raw`, () => {
-            const text = renderSwanctlSecrets(bigcorp, ADDRESSES, c.psk);
+            const text = renderSwanctlSecrets(devPartner(), ADDRESSES, c.psk);
             const s = secretSection(c.psk);
             expect(s.values.secret).to.match(/^0s[A-Za-z0-9+/]+=*$/);
             expect(Buffer.from(s.values.secret.slice(2), "base64").toString("utf8")).to.equal(c.psk);
@@ -209,12 +208,12 @@ describe("renderSwanctlSecrets", () => {
     });
 
     it("follows a custom remoteId", () => {
-        const p = withPartner(bigcorp, { remoteId: "vpn.bigcorp.example" });
+        const p = withPartner(devPartner(), { remoteId: "vpn.bigcorp.example" });
         expect(parseSwanctl(renderSwanctlSecrets(p, ADDRESSES, TEST_PSK)).sections.secrets.sections["ike-pvpn-bigcorp"].values["id-remote"]).to.equal("vpn.bigcorp.example");
     });
 
     it("refuses an empty key without echoing anything secret", () => {
-        expect(() => renderSwanctlSecrets(bigcorp, ADDRESSES, "")).to.throw(RenderError, /PSK/);
-        expect(() => renderSwanctlSecrets(bigcorp, ADDRESSES, undefined as unknown as string)).to.throw(RenderError);
+        expect(() => renderSwanctlSecrets(devPartner(), ADDRESSES, "")).to.throw(RenderError, /PSK/);
+        expect(() => renderSwanctlSecrets(devPartner(), ADDRESSES, undefined as unknown as string)).to.throw(RenderError);
     });
 });
