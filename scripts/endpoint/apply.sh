@@ -99,7 +99,8 @@ pvpn_install_file() {
 pvpn_rollback() {
     local partner=$1 backup=$2 reason=$3
     shift 3
-    local i=0 dest
+    local i=0 dest absent
+    absent=$(grep -c . "$backup/absent" || true)
     for dest in "$@"; do
         if grep -qx "$i" "$backup/absent"; then
             rm -f "$dest"
@@ -117,6 +118,11 @@ pvpn_rollback() {
     fi
     if grep -qs "^# partner-vpn: $partner proxy" /etc/nginx/nginx.conf; then
         pvpn_nginx_reload || pvpn_log "$partner: reloading the previous nginx config also failed"
+    fi
+    # The backup holds a copy of the previous secrets file: do not leave it behind.
+    rm -rf "$backup"
+    if [ "$absent" -eq "$#" ]; then
+        pvpn_die "$partner: $reason; nothing was installed before, and what this apply installed was removed"
     fi
     pvpn_die "$partner: $reason; the previous config was restored and keeps serving"
 }

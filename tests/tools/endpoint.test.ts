@@ -163,9 +163,11 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
             const bad = renderPartner(model, withIke(base.partner, { espProposals: ["aes256-bogus-modp2048"] }));
             const r = apply(n, bad.apply);
             expect(r.code).not.to.equal(0);
-            expect(r.stderr).to.include("bigcorp: strongSwan rejected the new config");
+            expect(r.stderr).to.include("bigcorp: strongSwan rejected the new config; nothing was installed before, and what this apply installed was removed");
             const paths = endpointPaths("bigcorp");
-            for (const f of [paths.swanctlConf, paths.swanctlSecrets, paths.natRules, `${paths.stateDir}/generation`]) expect(n.exists(f), f).to.equal(false);
+            for (const f of [paths.swanctlConf, paths.swanctlSecrets, paths.natRules, `${paths.stateDir}/generation`, `${paths.stateDir}/previous`]) {
+                expect(n.exists(f), f).to.equal(false);
+            }
             expect(n.runOk(["swanctl", "--list-conns"]).trim()).to.equal("");
             expect(normalizeSave(n.runOk(["iptables-save", "-t", "nat"]))).not.to.include("PVPN-");
         });
@@ -242,6 +244,8 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
             expect(r.stderr).to.include("invalid value for: esp_proposals");
             expect(r.stderr).to.include("bigcorp: strongSwan rejected the new config; the previous config was restored and keeps serving");
             expect(snapshot(n)).to.deep.equal(before);
+            // The backup (it holds a copy of the previous secrets file) is not left behind.
+            expect(n.exists("/etc/partner-vpn/bigcorp/previous")).to.equal(false);
             expect(childNames(n)).to.deep.equal(expectedChildren(moreHosts.partner));
         });
 
