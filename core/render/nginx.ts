@@ -40,7 +40,8 @@ export function renderNginx(partner: PartnerModel): string {
         "    access_log /var/log/nginx/access.log;",
         "    server_tokens off;",
         "    proxy_connect_timeout 10s;",
-        "    proxy_set_header X-Forwarded-For $remote_addr;",
+        // No X-Forwarded-For: it would hand our instances' private addresses to the partner,
+        // the very thing the NAT address exists to hide.
     ];
     for (const p of http) {
         lines.push(

@@ -19,7 +19,14 @@ pvpn_remove() {
     swanctl --terminate --ike "pvpn-$partner" --timeout 10 >/dev/null 2>&1 || true
     pvpn_remove_nat "$partner"
     if grep -qs "^# partner-vpn: $partner proxy" /etc/nginx/nginx.conf; then
-        if [ -d /run/systemd/system ]; then systemctl stop nginx || true; else nginx -s stop 2>/dev/null || true; fi
+        # Stop the proxy and keep it from coming back at boot with a config that relays to a
+        # partner we no longer have a tunnel to; the file is kept aside for inspection.
+        if [ -d /run/systemd/system ]; then
+            systemctl disable --now nginx || true
+        else
+            nginx -s stop 2>/dev/null || true
+        fi
+        mv -f /etc/nginx/nginx.conf "/etc/nginx/nginx.conf.partner-vpn-removed"
     fi
     rm -rf "$state"
     pvpn_log "$partner: removed"

@@ -107,6 +107,12 @@ describe("renderNginx", () => {
         expect(renderNginx(moved)).to.include("listen 172.16.0.99:8080;").and.not.to.include("172.16.0.5:");
     });
 
+    it("sends no header that would reveal our private addresses to the partner", () => {
+        for (const p of [devClassic(), classicTcp()]) {
+            expect(renderNginx(p)).to.not.match(/X-Forwarded-For|X-Real-IP|\$remote_addr|proxy_bind/i);
+        }
+    });
+
     it("names the partner in its first line (the remove and rollback helpers look for it)", () => {
         expect(renderNginx(devClassic()).split("\n")[0]).to.match(/^# partner-vpn: bigcorp proxy\./);
     });
