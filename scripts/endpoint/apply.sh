@@ -34,12 +34,21 @@ pvpn_apply() {
         esac
     done
 
+    # A backup folder left behind means an earlier apply was killed while switching (a finished or
+    # rolled-back apply removes it). It may have installed files without reloading them: they then
+    # compare equal to ours while the daemons still run the old config (the lab measured it: nginx
+    # kept serving without the new proxy). Treat every file as changed, so everything is reloaded.
+    local resumed=""
+    [ -d "$state/previous" ] && resumed=1
     local changed=""
     for i in "${!roles[@]}"; do
-        if ! cmp -s "${staged[$i]}" "${dests[$i]}" || [ "$(stat -c %a "${dests[$i]}" 2>/dev/null)" != "${modes[$i]#0}" ]; then
+        if [ -n "$resumed" ] || ! cmp -s "${staged[$i]}" "${dests[$i]}" || [ "$(stat -c %a "${dests[$i]}" 2>/dev/null)" != "${modes[$i]#0}" ]; then
             changed="$changed ${roles[$i]}"
         fi
     done
+    if [ -n "$resumed" ]; then
+        pvpn_log "$partner: an earlier apply was interrupted while switching; reloading everything"
+    fi
     install -d -m 0755 "$state"
 
     if [ -z "$changed" ] && [ "$(cat "$state/generation" 2>/dev/null)" = "$generation" ]; then
