@@ -95,6 +95,10 @@ export function labSpecFor(model: StackModel): { spec: LabSpec; partners: LabPar
     if (model.endpoint.bastion) {
         throw new Error("the lab cannot map this config: endpoint.bastion is set but the lab has no bastion node; list the lab admin node in endpoint.adminCidrs instead");
     }
+    const libreswan = model.partners.filter((p) => p.ipsecDaemon === "libreswan").map((p) => p.name);
+    if (libreswan.length) {
+        throw new Error(`the lab cannot map this config: partners ${libreswan.join(", ")} use Libreswan; the lab runs strongSwan only (Libreswan's pluto needs the kernel's ESP, which the lab's kernel lacks)`);
+    }
     const subnet = model.network.subnetCidr;
     const used = new Set<string>(model.partners.flatMap((p) => [p.privateIp, p.gatewayIp, p.natEip.publicIp ?? "", p.tunnelEip.publicIp ?? ""]));
     const routerIp = intToIp(ipToInt(cidrBounds(subnet).first) + 1);
