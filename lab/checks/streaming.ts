@@ -1,0 +1,80 @@
+/**
+ * Steady request streams around a change: what the zero-downtime, naive and bad-push checks
+ * measure. Each stream is bounded in count and time (lab/traffic.ts); the change runs after a
+ * lead-in so the stream is known to be healthy before it.
+ */
+import type { PartnerModel } from "../../core/model";
+import { sleep } from "../exec";
+import { LabNode } from "../node";
+import { LAB_HTTP_PORT } from "../stackLab";
+import type { PartnerRun, StackSession } from "../stackSession";
+import { failuresBetween, RequestRecord, secondsUntilFirstSuccess, startStream, summarizeStream } from "../traffic";
+import { client } from "./connectivity";
+
+export const STREAM_RATE = 20;
+
+export interface StreamTarget {
+    readonly label: string;
+    readonly node: LabNode;
+    readonly host: string;
+    readonly port: number;
+}
+
+/** HTTP to a partner host as the mode reaches it: directly (vpc-routing) or through its proxy. */
+export function targetFor(s: StackSession, partner: PartnerModel, host: string): StreamTarget {
+    if (s.model.mode === "vpc-routing") return { label: `instance -> ${host}:${LAB_HTTP_PORT}`, node: client(s), host, port: LAB_HTTP_PORT };
+    const proxy = partner.proxies.find((x) => x.protocol === "http" && x.remoteHost === host);
+    if (!proxy) throw new Error(`${partner.name} has no http proxy to ${host}`);
+    return { label: `instance -> ${partner.privateIp}:${proxy.listenPort} (proxy to ${host})`, node: client(s), host: partner.privateIp, port: proxy.listenPort };
+}
+
+/** The partner's first host reachable over HTTP: what the "existing host" streams use. */
+export function existingTarget(s: StackSession, p: PartnerRun): StreamTarget {
+    if (s.model.mode === "vpc-routing") return targetFor(s, p.model, p.plan.hostAddresses[0]);
+    const proxy = p.model.proxies.find((x) => x.protocol === "http");
+    if (!proxy) throw new Error(`${p.model.name} has no http proxy for a stream`);
+    return targetFor(s, p.model, proxy.remoteHost);
+}
+
+export interface StreamedChange {
+    readonly records: RequestRecord[][];
+    /** When the change started and ended (epoch ms). */
+    readonly t0: number;
+    readonly t1: number;
+}
+
+/** Streams to every target at STREAM_RATE for `seconds`, running `change` after `leadMs`. */
+export async function underStreams(targets: readonly StreamTarget[], seconds: number, leadMs: number, change: () => Promise<void>): Promise<StreamedChange> {
+    const streams = targets.map((t) =>
+        startStream(t.node, { host: t.host, port: t.port, rate: STREAM_RATE, maxCount: STREAM_RATE * seconds + STREAM_RATE, maxSeconds: seconds, timeoutMs: 1000 }),
+    );
+    let t0 = 0;
+    let t1 = 0;
+    try {
+        await sleep(leadMs);
+        t0 = Date.now();
+        await change();
+        t1 = Date.now();
+    } finally {
+        if (t1 === 0) for (const st of streams) await st.stop();
+    }
+    const records = await Promise.all(streams.map((st) => st.done));
+    return { records, t0, t1 };
+}
+
+/** "N of M failed (R req/s)" with the failure runs, for the report. */
+export function describeStream(records: readonly RequestRecord[], fromMs?: number, toMs?: number): string {
+    const sum = summarizeStream(records);
+    const failed = fromMs === undefined ? sum.failed : failuresBetween(records, fromMs, toMs ?? Number.MAX_SAFE_INTEGER);
+    const errors = Object.entries(sum.errors).map(([e, n]) => `${e} x${n}`).join(", ");
+    return `${failed} failed of ${sum.total} requests at ${sum.rate} req/s${errors ? ` (${errors})` : ""}`;
+}
+
+export function failedCount(records: readonly RequestRecord[], fromMs = 0, toMs = Number.MAX_SAFE_INTEGER): number {
+    return failuresBetween(records, fromMs, toMs);
+}
+
+export function secondsUntilAnswer(records: readonly RequestRecord[], sinceMs: number): number | undefined {
+    const sec = secondsUntilFirstSuccess(records, sinceMs);
+    return sec === undefined ? undefined : Math.round(sec * 100) / 100;
+}
