@@ -8,6 +8,7 @@
  */
 import { cidrBounds, cidrContains, cidrsOverlap, hostOf, ipToInt, isIpv4, prefixOf } from "./addresses";
 import { parseProposal } from "./algorithms";
+import { libreswanProposalList } from "./libreswanProposals";
 import { DEFAULTS, RESERVED_PORTS } from "./config";
 import { FieldReader, PARTNER_DOMAIN, PUBLIC, SSH_SOURCE, VPC_ADDRESS, show, type Raw, type ValidationIssue } from "./fields";
 import type {
@@ -245,6 +246,29 @@ function readIke(r: FieldReader, path: string, value: unknown): IkeModel | undef
     return { version, ikeProposals, espProposals, ikeLifetime, childLifetime, dpdDelay, allowWeakAlgorithms };
 }
 
+/**
+ * What Libreswan cannot do although strongSwan can: some proposals (core/libreswanProposals.ts)
+ * and identities with characters Libreswan's files give a meaning. Reported at the partner's own
+ * fields, whether the daemon came from the partner or from endpoint.ipsecDaemon.
+ */
+function checkLibreswan(r: FieldReader, path: string, ike: IkeModel | undefined, remoteId: string | undefined): void {
+    const why = "(ipsecDaemon is libreswan)";
+    for (const kind of ["ike", "esp"] as const) {
+        if (!ike) break;
+        const field = `${path}.ike.${kind === "ike" ? "ikeProposals" : "espProposals"}`;
+        const list = kind === "ike" ? ike.ikeProposals : ike.espProposals;
+        const t = libreswanProposalList(kind, list, ike.version);
+        if (t.ok) continue;
+        for (const problem of t.problems) {
+            if (problem.index === undefined) r.error(field, `${problem.problem} ${why}`);
+            else r.error(`${field}[${problem.index}]`, `"${list[problem.index]}" ${problem.problem} ${why}`);
+        }
+    }
+    if (remoteId !== undefined && (remoteId.includes(":") || /@.*@/.test(remoteId) || remoteId.endsWith("@"))) {
+        r.error(`${path}.remoteId`, `${show(remoteId)} is not an identity Libreswan reads literally; expected an IPv4 address, FQDN or user@FQDN without ':' ${why}`);
+    }
+}
+
 function readEip(r: FieldReader, path: string, value: unknown): { allocationId?: string; publicIp?: string } {
     const e = r.object(path, value, ["allocationId", "publicIp"], false) ?? {};
     const allocationId = r.string(`${path}.allocationId`, e.allocationId, false, AWS_ID("eipalloc"), "an Elastic IP allocation id (eipalloc- and 8 or 17 hex digits)");
@@ -295,6 +319,7 @@ function readPartner(r: FieldReader, path: string, value: unknown, mode: Mode | 
     const natEip = readEip(r, `${path}.natEip`, p.natEip);
     const tunnelEip = readEip(r, `${path}.tunnelEip`, p.tunnelEip);
     const ipsecDaemon = r.oneOf(`${path}.ipsecDaemon`, p.ipsecDaemon, DAEMONS, endpoint?.ipsecDaemon ?? DEFAULTS.ipsecDaemon);
+    if (ipsecDaemon === "libreswan") checkLibreswan(r, path, ike, remoteId);
 
     if (network && privateIp) {
         if (!cidrContains(network.subnetCidr, privateIp)) r.error(`${path}.privateIp`, `"${privateIp}" is outside network.subnetCidr ${network.subnetCidr}; expected an address inside it`);
