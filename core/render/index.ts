@@ -7,6 +7,7 @@ import type { EndpointAddresses, PartnerModel, RenderedFile, StackModel } from "
 
 export { renderSwanctl, swanctlConnectionName, swanctlChildName } from "./swanctl";
 export { renderSwanctlSecrets } from "./swanctlSecrets";
+export { renderLibreswanConf, renderLibreswanSecrets, libreswanConnName, libreswanAlgorithms } from "./libreswan";
 export { renderNatRules, natChainNames } from "./nat";
 export { renderNginx } from "./nginx";
 export { renderApplyScript, renderBootstrapScript, renderBootHelper, renderRemoveHelper, applyCommand, bootstrapCommand, removeCommand } from "./scripts";
@@ -14,24 +15,36 @@ export { endpointPaths } from "./paths";
 
 import { renderSwanctl } from "./swanctl";
 import { renderSwanctlSecrets } from "./swanctlSecrets";
+import { renderLibreswanConf, renderLibreswanSecrets } from "./libreswan";
 import { renderNatRules } from "./nat";
 import { renderNginx } from "./nginx";
 import { endpointPaths } from "./paths";
 import { renderHelperFiles } from "./scripts";
 import { createHash } from "crypto";
 
-/** Every file one partner's endpoint receives (config and helper scripts), in a stable order. */
+/**
+ * Every file one partner's endpoint receives (config and helper scripts), in a stable order. The
+ * IPsec files come from the partner's daemon: strongSwan (swanctl) or Libreswan (ipsec.d).
+ */
 export function renderEndpointFiles(model: StackModel, partner: PartnerModel, addresses: EndpointAddresses, psk: string): RenderedFile[] {
     const paths = endpointPaths(partner.name);
+    const ipsec: RenderedFile[] = partner.ipsecDaemon === "libreswan"
+        ? [
+            { path: paths.libreswanConf, mode: "0644", content: renderLibreswanConf(partner, addresses), secret: false },
+            { path: paths.libreswanSecrets, mode: "0600", content: renderLibreswanSecrets(partner, addresses, psk), secret: true },
+        ]
+        : [
+            { path: paths.swanctlConf, mode: "0644", content: renderSwanctl(partner, addresses), secret: false },
+            { path: paths.swanctlSecrets, mode: "0600", content: renderSwanctlSecrets(partner, addresses, psk), secret: true },
+        ];
     const files: RenderedFile[] = [
-        { path: paths.swanctlConf, mode: "0644", content: renderSwanctl(partner, addresses), secret: false },
-        { path: paths.swanctlSecrets, mode: "0600", content: renderSwanctlSecrets(partner, addresses, psk), secret: true },
+        ...ipsec,
         { path: paths.natRules, mode: "0644", content: renderNatRules(model, partner, addresses), secret: false },
     ];
     if (model.mode === "classic-proxy") {
         files.push({ path: paths.nginxConf, mode: "0644", content: renderNginx(partner), secret: false });
     }
-    return [...files, ...renderHelperFiles()];
+    return [...files, ...renderHelperFiles(partner.ipsecDaemon)];
 }
 
 /**

@@ -14,9 +14,15 @@ export interface EndpointPaths {
     readonly nginxConf: string;
     /** Per-partner state: the applied generation and the installed NAT payload. */
     readonly stateDir: string;
+    /** Libreswan partners: this partner's conns (one per partner host), included by the
+     *  distribution's /etc/ipsec.conf (`include /etc/ipsec.d/*.conf`). */
+    readonly libreswanConf: string;
+    /** Libreswan partners: the PSK, mode 0600, included by /etc/ipsec.secrets (`include /etc/ipsec.d/*.secrets`). */
+    readonly libreswanSecrets: string;
 }
 
 export const SWANCTL_DIR = "/etc/swanctl/conf.d";
+export const LIBRESWAN_DIR = "/etc/ipsec.d";
 export const STATE_ROOT = "/etc/partner-vpn";
 export const HELPER_DIR = "/usr/local/sbin";
 /** Restores NAT rules and reloads IPsec and nginx config at boot (run by a systemd unit). */
@@ -31,5 +37,7 @@ export function endpointPaths(partner: string): EndpointPaths {
         natRules: `${STATE_ROOT}/${partner}/nat.rules`,
         nginxConf: "/etc/nginx/nginx.conf",
         stateDir: `${STATE_ROOT}/${partner}`,
+        libreswanConf: `${LIBRESWAN_DIR}/partner-vpn-${partner}.conf`,
+        libreswanSecrets: `${LIBRESWAN_DIR}/partner-vpn-${partner}.secrets`,
     };
 }

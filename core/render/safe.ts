@@ -58,3 +58,17 @@ export function shellWord(context: string, value: string): string {
     }
     return `'${value}'`;
 }
+
+/**
+ * An IKE identity for Libreswan's ipsec.conf (`rightid=`) and ipsec.secrets (an index): an IPv4
+ * address, `@fqdn` or `user@fqdn`. A bare name would be resolved through DNS at load time (as
+ * an IP identity), so it gets the `@` that makes it a literal FQDN identity, as strongSwan
+ * treats it. No character that either file treats specially (space, quote, `:`, `#`, `=`).
+ */
+export function libreswanId(context: string, value: string): string {
+    if (typeof value !== "string" || !/^[A-Za-z0-9@._-]{1,128}$/.test(value) || /@.*@/.test(value) || value.endsWith("@")) {
+        throw new RenderError(context, value, "an IKE identity Libreswan reads literally (IPv4 address, FQDN or user@FQDN)");
+    }
+    if (isIpv4(value) || value.includes("@")) return value;
+    return `@${value}`;
+}

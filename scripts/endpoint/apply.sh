@@ -6,7 +6,7 @@
 set -euo pipefail
 
 # Arguments: partner generation stage-dir, then per file: role staged-name destination mode.
-# Roles: swanctl, secrets, nat, nginx, helper.
+# Roles: swanctl, secrets, nat, nginx, helper; libreswan, libreswan-secrets (libreswan.sh).
 pvpn_apply() {
     local partner=$1 generation=$2 stage=$3
     shift 3
@@ -31,6 +31,8 @@ pvpn_apply() {
             secrets) STRONGSWAN_CONF=${staged[$i]} swanctl --help >/dev/null 2>&1 || pvpn_die "strongSwan's parser rejected the syntax of ${dests[$i]}; nothing was changed" ;;
             nginx) nginx -t -q -c "${staged[$i]}" || pvpn_die "nginx rejected the new proxy config; nothing was changed" ;;
             nat) iptables-restore -w --test --noflush <"${staged[$i]}" || pvpn_die "iptables-restore rejected the new NAT rules; nothing was changed" ;;
+            libreswan) pvpn_libreswan_check "${staged[$i]}" "${dests[$i]}" ;;
+            libreswan-secrets) pvpn_libreswan_check_secrets "${staged[$i]}" "${dests[$i]}" ;;
         esac
     done
 
@@ -80,7 +82,7 @@ pvpn_apply() {
         [ "${roles[$i]}" = nat ] && nat_rules=${dests[$i]}
     done
 
-    case $changed in *swanctl* | *secrets* | "") pvpn_swanctl_load || pvpn_rollback "$partner" "$backup" "strongSwan rejected the new config" "${dests[@]}" ;; esac
+    case $changed in *swanctl* | *secrets* | *libreswan* | "") pvpn_ipsec_load "$partner" || pvpn_rollback "$partner" "$backup" "${PVPN_IPSEC:-strongSwan} rejected the new config" "${dests[@]}" ;; esac
     pvpn_restore_nat "$partner" "$nat_rules" || pvpn_rollback "$partner" "$backup" "the NAT rules did not apply" "${dests[@]}"
     case $changed in *nginx*) pvpn_nginx_reload || pvpn_rollback "$partner" "$backup" "nginx did not reload" "${dests[@]}" ;; esac
 
@@ -95,7 +97,21 @@ pvpn_apply() {
 pvpn_converge_unchanged() {
     local partner=$1 state=$2
     pvpn_restore_nat "$partner" "$state/nat.rules" || return 1
+    if [ "${PVPN_IPSEC:-strongSwan}" = Libreswan ]; then
+        pvpn_libreswan_sync "$partner" || return 1
+        return 0
+    fi
     swanctl --list-conns 2>/dev/null | grep -q "^pvpn-$partner:" || pvpn_swanctl_load || return 1
+}
+
+# The IPsec daemon's reload: swanctl for strongSwan; libreswan.sh (in Libreswan partners' scripts
+# only, with PVPN_IPSEC=Libreswan) syncs pluto conn by conn.
+pvpn_ipsec_load() {
+    if [ "${PVPN_IPSEC:-strongSwan}" = Libreswan ]; then
+        pvpn_libreswan_sync "$1"
+    else
+        pvpn_swanctl_load
+    fi
 }
 
 pvpn_install_file() {
@@ -119,7 +135,7 @@ pvpn_rollback() {
         fi
         i=$((i + 1))
     done
-    pvpn_swanctl_load || pvpn_log "$partner: reloading the previous strongSwan config also failed"
+    pvpn_ipsec_load "$partner" || pvpn_log "$partner: reloading the previous ${PVPN_IPSEC:-strongSwan} config also failed"
     if [ -f "$PVPN_STATE_ROOT/$partner/nat.rules" ]; then
         pvpn_restore_nat "$partner" "$PVPN_STATE_ROOT/$partner/nat.rules" || pvpn_log "$partner: restoring the previous NAT rules also failed"
     else
