@@ -45,15 +45,20 @@ export interface BootstrapArgs {
     readonly model: StackModel;
     readonly connection: Connection;
     readonly instanceId: pulumi.Input<string>;
+    /** The endpoint's partner: its IPsec daemon (and, for Libreswan, IKE version) picks the packages. */
+    readonly partner?: PartnerModel;
 }
 
 export function createBootstrapCommand(name: string, args: BootstrapArgs, parent: pulumi.Resource, dependsOn: pulumi.Resource[]): command.remote.Command {
     const script = renderBootstrapScript();
+    // Libreswan partners re-bootstrap when the daemon or the IKE version changes (packages, and
+    // pluto's global IKEv1 policy); strongSwan partners keep the triggers they always had.
+    const daemon = args.partner?.ipsecDaemon === "libreswan" ? ["libreswan", `ikev${args.partner.ike.version}`] : [];
     return new command.remote.Command(`${name}-bootstrap`, {
         connection: args.connection,
-        create: bootstrapCommand(args.model),
+        create: bootstrapCommand(args.model, args.model.mode, args.partner),
         stdin: script,
-        triggers: [args.instanceId, createHash("sha256").update(script).digest("hex").slice(0, 32), args.model.mode],
+        triggers: [args.instanceId, createHash("sha256").update(script).digest("hex").slice(0, 32), args.model.mode, ...daemon],
         addPreviousOutputInEnv: false,
     }, { parent, dependsOn });
 }

@@ -63,7 +63,7 @@ export class PartnerVpn extends pulumi.ComponentResource {
             host: model.endpoint.bastion ? partner.privateIp : eips.tunnel.publicIp,
             sshPrivateKey: args.sshPrivateKey,
         });
-        const bootstrap = createBootstrapCommand(name, { model, connection, instanceId: instance.id }, this, [association]);
+        const bootstrap = createBootstrapCommand(name, { model, connection, instanceId: instance.id, partner }, this, [association]);
         const apply = createApplyCommand(name, {
             model, partner, connection, instanceId: instance.id,
             addresses: pulumi.all([eips.nat.publicIp, eips.tunnel.publicIp]).apply(([natIp, tunnelIp]) => ({ natIp, tunnelIp })),

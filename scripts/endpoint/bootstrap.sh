@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # partner-vpn bootstrap: prepares a fresh Ubuntu endpoint once (packages, forwarding, the boot
-# restore unit). Safe to re-run. Argument: the stack mode (vpc-routing or classic-proxy).
+# restore unit). Safe to re-run. Arguments: the stack mode (vpc-routing or classic-proxy), then
+# for an endpoint whose partner uses Libreswan: libreswan and the partner's IKE version (ikev1 or
+# ikev2). Without them the endpoint runs strongSwan.
 set -euo pipefail
 
-mode=${1:?usage: bootstrap MODE}
+mode=${1:?usage: bootstrap MODE [strongswan | libreswan ikev1|ikev2]}
+daemon=${2:-strongswan}
+ike=${3:-ikev2}
+case $daemon:$ike in
+    strongswan:* | libreswan:ikev1 | libreswan:ikev2) ;;
+    *) echo "partner-vpn: unknown IPsec daemon or IKE version: $daemon $ike" >&2; exit 2 ;;
+esac
 
 # The instance may still be running cloud-init (which also runs apt); wait for it.
 if command -v cloud-init >/dev/null 2>&1; then
@@ -12,6 +20,12 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 packages=(charon-systemd strongswan-swanctl libcharon-extra-plugins iptables)
+ipsec_unit=strongswan.service
+if [ "$daemon" = libreswan ]; then
+    # libreswan conflicts with strongSwan's charon packages: apt removes them when switching.
+    packages=(libreswan iptables)
+    ipsec_unit=ipsec.service
+fi
 if [ "$mode" = classic-proxy ]; then
     # Ubuntu ships the stream module (raw TCP proxying) separately from nginx.
     packages+=(nginx libnginx-mod-stream)
@@ -35,10 +49,37 @@ net.ipv4.conf.default.rp_filter = 2
 SYSCTL
 sysctl --system >/dev/null
 
-cat >/etc/systemd/system/partner-vpn-boot.service <<'UNIT'
+if [ "$daemon" = libreswan ]; then
+    # Partner conns live in /etc/ipsec.d/partner-vpn-*.conf and *.secrets, which the distribution's
+    # files include. pluto drops IKEv1 unless `config setup` accepts it, and reads that only when
+    # it starts: restart it when the setting changes (first bootstrap, or an IKE version switch,
+    # after which the apply replaces every conn anyway).
+    ikev1_policy=drop
+    [ "$ike" = ikev1 ] && ikev1_policy=accept
+    conf="# /etc/ipsec.conf, written by partner-vpn's bootstrap (Libreswan).
+config setup
+	ikev1-policy=$ikev1_policy
+
+include /etc/ipsec.d/*.conf"
+    restart_pluto=""
+    if [ "$(cat /etc/ipsec.conf 2>/dev/null)" != "$conf" ]; then
+        printf '%s\n' "$conf" >/etc/ipsec.conf
+        restart_pluto=1
+    fi
+    grep -qx 'include /etc/ipsec.d/\*.secrets' /etc/ipsec.secrets 2>/dev/null || echo 'include /etc/ipsec.d/*.secrets' >>/etc/ipsec.secrets
+    chmod 0600 /etc/ipsec.secrets
+    # strongSwan's partner files from before a switch (they hold the PSK).
+    rm -f /etc/swanctl/conf.d/partner-vpn-*.conf
+else
+    # Libreswan's partner files and conn records from before a switch (the secrets hold the PSK).
+    rm -f /etc/ipsec.d/partner-vpn-*.conf /etc/ipsec.d/partner-vpn-*.secrets
+    rm -rf /etc/partner-vpn/*/libreswan
+fi
+
+cat >/etc/systemd/system/partner-vpn-boot.service <<UNIT
 [Unit]
 Description=partner-vpn: restore NAT rules and load IPsec config at boot
-After=network-online.target strongswan.service nginx.service
+After=network-online.target $ipsec_unit nginx.service
 Wants=network-online.target
 
 [Service]
@@ -51,9 +92,16 @@ WantedBy=multi-user.target
 UNIT
 systemctl daemon-reload
 systemctl enable partner-vpn-boot.service
-# charon-systemd's unit is strongswan.service on current Ubuntu, strongswan-swanctl.service on older.
-systemctl enable --now strongswan.service 2>/dev/null || systemctl enable --now strongswan-swanctl.service
+if [ "$daemon" = libreswan ]; then
+    systemctl enable --now ipsec.service
+    if [ -n "$restart_pluto" ]; then
+        systemctl restart ipsec.service
+    fi
+else
+    # charon-systemd's unit is strongswan.service on current Ubuntu, strongswan-swanctl.service on older.
+    systemctl enable --now strongswan.service 2>/dev/null || systemctl enable --now strongswan-swanctl.service
+fi
 if [ "$mode" = classic-proxy ]; then
     systemctl enable nginx.service
 fi
-echo "partner-vpn: bootstrap complete ($mode)"
+echo "partner-vpn: bootstrap complete ($mode, $daemon)"
