@@ -12,8 +12,9 @@
  * - several algorithms of one kind in one proposal join with `+` (IKEv2 only; for IKEv1 the
  *   proposal is expanded into one proposal per combination, as strongSwan does on the wire);
  * - no modp1024 (DH group 2) at all: Debian's build leaves it out (upstream's USE_DH2 default);
- * - IKEv1 phase 2 takes one DH group for every ESP proposal (one KE payload in Quick Mode), and
- *   only MODP groups; IKEv1 has no ChaCha20-Poly1305.
+ * - every ESP proposal must start with the same DH group (a child rekey carries one KE and
+ *   Libreswan 4 cannot retry with another); IKEv1 Quick Mode takes exactly one group, MODP only;
+ *   IKEv1 has no ChaCha20-Poly1305.
  */
 import { parseProposal, type ParsedProposal, type ProposalKind } from "./algorithms";
 
@@ -117,13 +118,16 @@ export function libreswanProposalList(kind: ProposalKind, list: readonly string[
     if (kind === "esp" && pfs && translated.some((t) => !t.pfs)) {
         return { ok: false, problems: [{ problem: "mixes proposals with and without a DH group; Libreswan's PFS setting is per connection, so either every ESP proposal names a DH group or none does" }] };
     }
-    if (kind === "esp" && ikeVersion === 1 && pfs) {
-        const groups = new Set(list.map((text) => {
+    if (kind === "esp" && pfs) {
+        // The key exchange of a child rekey carries one group and Libreswan 4 cannot retry with
+        // another (no CHILD_SA INVALID_KE; IKEv1 Quick Mode has one KE payload): the first DH
+        // group must be the same in every ESP proposal (measured with algparse).
+        const first = new Set(list.map((text) => {
             const parsed = parseProposal(kind, text, ikeVersion);
-            return parsed.ok ? parsed.proposal.dh.join("+") : "";
+            return parsed.ok ? parsed.proposal.dh[0] : "";
         }));
-        if (groups.size > 1) {
-            return { ok: false, problems: [{ problem: `uses different PFS groups (${[...groups].join(", ")}); IKEv1 Quick Mode sends one key exchange, so Libreswan needs the same group in every ESP proposal` }] };
+        if (first.size > 1) {
+            return { ok: false, problems: [{ problem: `starts its ESP proposals with different PFS groups (${[...first].join(", ")}); Libreswan sends one key exchange when it rekeys a child and cannot retry with another group, so every ESP proposal must name the same (first) DH group` }] };
         }
     }
     return { ok: true, text: translated.map((t) => t.text).join(","), pfs };
