@@ -14,7 +14,9 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
 import type { PartnerModel, RenderedFile, StackModel } from "../../core/model";
-import { endpointPaths, libreswanAlgorithms, libreswanConnName, removeCommand, renderApplyScript } from "../../core/render";
+import {
+    endpointPaths, libreswanAlgorithms, libreswanConnName, removeCommand, renderApplyScript, renderBootHelper, renderRemoveHelper,
+} from "../../core/render";
 import { BOOT_SCRIPT, REMOVE_SCRIPT } from "../../core/render/paths";
 import { addconnCheck, algparse, bootstrapIpsecConf, listLibreswanNamespaces, PlutoNode, plutoUnavailableReason, runCommand } from "../../lab/libreswan";
 import { PROPOSAL_CASES } from "../fixtures/libreswanProposals";
@@ -161,6 +163,38 @@ describe("tools: Libreswan's own parsers accept the rendered config", function (
                     expect(expansion(r).length, `${kind}=${value}`).to.be.greaterThan(0);
                 }
             });
+        });
+    }
+});
+
+describe("tools: shellcheck on the Libreswan scripts, as written and as rendered", function () {
+    this.timeout(120_000);
+    let dir = "";
+
+    before(function () {
+        requireTool(this, "shellcheck");
+        dir = scratchDir("libreswan-shellcheck");
+    });
+
+    after(() => {
+        if (dir) removeScratch(dir);
+    });
+
+    const scripts: { name: string; content: () => string }[] = [
+        { name: "libreswan.sh", content: () => fs.readFileSync(path.join(__dirname, "..", "..", "scripts", "endpoint", "libreswan.sh"), "utf8") },
+        { name: "partner-vpn-boot (Libreswan)", content: () => renderBootHelper("libreswan") },
+        { name: "partner-vpn-remove (Libreswan)", content: () => renderRemoveHelper("libreswan") },
+        ...libreswanVariants().map((v) => ({ name: `apply ${v.name} (Libreswan)`, content: () => renderPartner(v.model).apply })),
+        { name: "apply dev with a hostile PSK (Libreswan)", content: () => renderPartner(libreswanVariants()[0].model, undefined, "a'b\"c\n$(reboot)`x`").apply },
+    ];
+    for (const script of scripts) {
+        it(`${script.name} is clean (shellcheck, bash -n)`, () => {
+            const file = path.join(dir, `${script.name.replace(/[^a-z0-9.-]+/gi, "_")}.sh`);
+            fs.writeFileSync(file, script.content(), { mode: 0o600 });
+            const sc = runCommand(["shellcheck", "--shell=bash", "--severity=style", "--format=gcc", file]);
+            expect(sc.code, describeRun(["shellcheck", file], sc)).to.equal(0);
+            const n = runCommand(["bash", "-n", file]);
+            expect(n.code, describeRun(["bash", "-n", file], n)).to.equal(0);
         });
     }
 });
