@@ -116,6 +116,18 @@ export function cleanupLab(): CleanupReport {
     return { processesKilled: pids.length, namespacesDeleted: names };
 }
 
+/**
+ * Forgets everything registered so far without tearing it down, so the exit handlers leave it
+ * running (`npm run lab -- --keep`). Returns what was released, for the tear-down instructions.
+ */
+export function releaseForKeeping(): { namespaces: string[]; scratchDirs: string[] } {
+    const released = { namespaces: [...namespaces], scratchDirs: [...scratchDirs] };
+    processes.clear();
+    namespaces.clear();
+    scratchDirs.clear();
+    return released;
+}
+
 /** Removes some namespaces (and their processes) ahead of the full cleanup, e.g. one lab of several. */
 export function teardownNamespaces(names: readonly string[]): void {
     removeNamespaces(names);

@@ -1,0 +1,127 @@
+/**
+ * npm run lab -- [--config <stack file>] [--keep]
+ * npm run lab -- --teardown
+ *
+ * Proves pushed configs on real Linux networking, real strongSwan and real SSH (root, Linux): for
+ * each stack file (default: the lab fixtures, one per mode), builds the lab in network namespaces,
+ * provisions the endpoint with the program's own remote commands and runs every check. Prints a
+ * Markdown report and saves it to lab-out/report-<time>.md. Exit 0 only if every check passed;
+ * 1 if one failed; 2 if the lab cannot run here or the config is refused. Everything the run made
+ * is removed at the end, on failure and on Ctrl-C, unless --keep (then it prints how to tear down).
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { installCleanupHandlers, releaseForKeeping, sweepLabNamespaces } from "../lab/cleanup";
+import type { CheckResult } from "../lab/checkResult";
+import { fixturePassed, FixtureReport, renderReport, saveReport } from "../lab/labReport";
+import { runFixture } from "../lab/labRun";
+import { labUnavailableReason } from "../lab/preflight";
+import { loadLabFixture } from "../lab/stackLab";
+
+const ROOT = path.join(__dirname, "..");
+const DEFAULT_FIXTURES = ["tests/lab/fixtures/lab-vpc.yaml", "tests/lab/fixtures/lab-classic.yaml"].map((f) => path.join(ROOT, f));
+
+const USAGE = `usage: npm run lab -- [--config <stack file>] [--keep]
+       npm run lab -- --teardown
+  --config FILE  a stack file (Pulumi.<stack>.yaml format) with documentation/private addresses only;
+                 default: the lab fixtures (vpc-routing and classic-proxy)
+  --keep         leave the lab up afterwards (namespaces, daemons) and print how to tear it down
+  --teardown     remove every lab namespace (pvl-*), its processes, and the lab scratch folders
+Needs root on Linux (network namespaces, iptables, strongSwan with kernel-libipsec, sshd, nginx).`;
+
+interface Args {
+    config?: string;
+    keep: boolean;
+    teardown: boolean;
+    help: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+    const args: Args = { keep: false, teardown: false, help: false };
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (a === "--keep") args.keep = true;
+        else if (a === "--teardown") args.teardown = true;
+        else if (a === "--help" || a === "-h") args.help = true;
+        else if (a === "--config" && argv[i + 1] !== undefined) args.config = argv[++i];
+        else if (a.startsWith("--config=")) args.config = a.slice("--config=".length);
+        else throw new Error(`unknown argument ${a}`);
+    }
+    return args;
+}
+
+function teardown(): void {
+    const names = sweepLabNamespaces();
+    const dirs = fs.readdirSync(os.tmpdir()).filter((d) => /^pvl-[0-9a-f]{4}-/.test(d)).map((d) => path.join(os.tmpdir(), d));
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    console.log(`removed ${names.length} lab namespace(s)${names.length ? `: ${names.join(" ")}` : ""} and ${dirs.length} scratch folder(s)`);
+}
+
+function progress(r: CheckResult): void {
+    console.log(`  [${r.status}] ${r.id} (${r.seconds.toFixed(1)} s)${r.reason ? `: ${r.reason}` : ""}${r.error ? `: ${r.error.split("\n")[0]}` : ""}`);
+    for (const m of r.measures.filter((x) => !x.ok)) console.log(`      NOT OK: ${m.label}: ${m.value}`);
+}
+
+async function main(): Promise<number> {
+    let args: Args;
+    try {
+        args = parseArgs(process.argv.slice(2));
+    } catch (err) {
+        console.error(`${(err as Error).message}\n${USAGE}`);
+        return 2;
+    }
+    if (args.help) {
+        console.log(USAGE);
+        return 0;
+    }
+    const reason = labUnavailableReason();
+    if (reason) {
+        console.error(`npm run lab: the lab cannot run here: ${reason}`);
+        return 2;
+    }
+    if (args.teardown) {
+        teardown();
+        return 0;
+    }
+    const files = args.config ? [path.resolve(args.config)] : DEFAULT_FIXTURES;
+    // Map and check every config before anything is built: a refused address stops the run here.
+    for (const f of files) {
+        try {
+            loadLabFixture(f);
+        } catch (err) {
+            console.error(`npm run lab: ${(err as Error).message}`);
+            return 2;
+        }
+    }
+    installCleanupHandlers();
+    const startedAt = new Date();
+    const reports: FixtureReport[] = [];
+    for (const f of files) {
+        console.log(`\n=== ${path.relative(process.cwd(), f)}: building the lab and provisioning through the program's remote commands`);
+        const run = await runFixture(f, { keep: args.keep, onResult: progress });
+        if (run.report.error) console.log(`  provisioning FAILED: ${run.report.error}`);
+        reports.push({ ...run.report, source: path.relative(process.cwd(), f) });
+    }
+    const markdown = renderReport(reports, startedAt, (Date.now() - startedAt.getTime()) / 1000);
+    console.log(`\n${markdown}`);
+    console.log(`report saved to ${path.relative(process.cwd(), saveReport(markdown, ROOT, startedAt))}`);
+    if (args.keep) {
+        const kept = releaseForKeeping();
+        console.log(`\n--keep: the lab is still up: ${kept.namespaces.length} namespaces (${kept.namespaces.join(" ")}).`);
+        console.log("Look around, e.g.: sudo ip netns exec <namespace> bash   (endpoints and partner gateways also need their mount namespace: nsenter -t <pid of their 'sleep 86400'> -m -n bash)");
+        console.log("Tear it down with: sudo npm run lab -- --teardown");
+        // The kept daemons are this process's children: leave without waiting for them.
+        process.exit(reports.every(fixturePassed) ? 0 : 1);
+    }
+    return reports.every(fixturePassed) ? 0 : 1;
+}
+
+main()
+    .then((code) => {
+        process.exitCode = code;
+    })
+    .catch((err) => {
+        console.error(err);
+        process.exitCode = 1;
+    });
