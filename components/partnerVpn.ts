@@ -40,6 +40,8 @@ export interface PartnerHandoff {
     readonly dpdDelaySeconds: number;
     readonly natTraversal: string;
     readonly authentication: string;
+    /** The IKE daemon on our side; informative only: the proposals above are the agreement either way. */
+    readonly ourIpsecSoftware: string;
 }
 
 export class PartnerVpn extends pulumi.ComponentResource {
@@ -96,5 +98,6 @@ export function handoffFor(partner: PartnerModel, natIp: string, tunnelIp: strin
         dpdDelaySeconds: partner.ike.dpdDelay,
         natTraversal: "forced (UDP 4500): our endpoint is behind AWS 1:1 NAT",
         authentication: "pre-shared key, exchanged out of band (never sent with this sheet)",
+        ourIpsecSoftware: partner.ipsecDaemon === "libreswan" ? "Libreswan" : "strongSwan",
     };
 }

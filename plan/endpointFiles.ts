@@ -48,7 +48,7 @@ export function renderPlannedEndpoint(
         files,
         scripts: [
             { name: "apply.sh", command: applyCommand(model), content: renderApplyScript(partner, files, generation) },
-            { name: "bootstrap.sh", command: bootstrapCommand(model), content: renderBootstrapScript() },
+            { name: "bootstrap.sh", command: bootstrapCommand(model, model.mode, partner), content: renderBootstrapScript() },
         ],
     };
 }

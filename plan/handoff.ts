@@ -86,6 +86,7 @@ export function handoffSheet(model: StackModel, partner: PartnerModel, plan: Par
         ...proposalLines("ike", ike.ikeProposals, ike.version),
         `- Lifetime: ${duration(h.ikeLifetimeSeconds)}`,
         "- Authentication: pre-shared key",
+        `- Our side runs ${h.ourIpsecSoftware}${partner.ipsecDaemon === "libreswan" ? " (the maintained successor of Openswan)" : ""}; nothing in this sheet depends on it: configure the proposals as spelled out here.`,
         `- Dead peer detection: ${h.dpdDelaySeconds > 0 ? `every ${h.dpdDelaySeconds} s; we restart the tunnel when your side stops answering` : "off on our side"}`,
         "- NAT traversal: forced. Our gateway sits behind AWS's 1:1 NAT: IKE starts on UDP 500 and moves to UDP 4500,",
         "  and ESP is always encapsulated in UDP 4500 (no IP protocol 50). Allow UDP 500 and UDP 4500 from our gateway.",
@@ -98,7 +99,9 @@ export function handoffSheet(model: StackModel, partner: PartnerModel, plan: Par
         "- Traffic selectors: one pair per entry of your encryption domain, each with our NAT address /32 on our side",
         "  (configure them as separate selectors / proxy IDs, not one supernet).",
         "- We bring the tunnel up and keep it up; your side may initiate as well.",
-        "- We rekey at 90% of each lifetime; please configure the same lifetimes.",
+        partner.ipsecDaemon === "libreswan"
+            ? "- We rekey before each lifetime ends (the IPsec SAs at 80% to 90% of theirs); please configure the same lifetimes."
+            : "- We rekey at 90% of each lifetime; please configure the same lifetimes.",
         "",
         "## Traffic",
         "",
