@@ -15,9 +15,22 @@ import { label, RenderError, shellWord } from "./safe";
 
 const ENDPOINT_DIR = path.join(__dirname, "..", "..", "scripts", "endpoint");
 
+// The static parts never change while a program runs, and every partner's render needs them (its
+// apply script, both helpers, the bootstrap): read each file once per process, not per partner.
+const fileCache = new Map<string, string>();
+
+function endpointFile(name: string): string {
+    let text = fileCache.get(name);
+    if (text === undefined) {
+        text = readFileSync(path.join(ENDPOINT_DIR, name), "utf8");
+        fileCache.set(name, text);
+    }
+    return text;
+}
+
 function part(name: string): string {
     // Each part is a valid script on its own (for shellcheck); drop its shebang when joining.
-    return readFileSync(path.join(ENDPOINT_DIR, name), "utf8").replace(/^#!.*\n/, "");
+    return endpointFile(name).replace(/^#!.*\n/, "");
 }
 
 function joinScript(header: string, parts: readonly string[], call: string): string {
@@ -97,7 +110,7 @@ export function renderApplyScript(partner: PartnerModel, files: readonly Rendere
 }
 
 export function renderBootstrapScript(): string {
-    return readFileSync(path.join(ENDPOINT_DIR, "bootstrap.sh"), "utf8");
+    return endpointFile("bootstrap.sh");
 }
 
 function asRoot(model: StackModel, command: string): string {
