@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as crypto from "crypto";
 import { CHARON_BINARY } from "./strongswan";
 
-const REQUIRED_COMMANDS = ["ip", "iptables", "iptables-save", "iptables-restore", "nsenter", "unshare", "swanctl", "ssh", "ssh-keygen", "curl", "socat", "ss", "sysctl"];
+// conntrack: the endpoint scripts use it (bootstrap installs it), so the lab has it too.
+const REQUIRED_COMMANDS = ["ip", "iptables", "iptables-save", "iptables-restore", "nsenter", "unshare", "swanctl", "ssh", "ssh-keygen", "curl", "socat", "ss", "sysctl", "conntrack"];
 const REQUIRED_FILES = [
     CHARON_BINARY,
     "/usr/sbin/sshd",
@@ -32,7 +33,7 @@ export function labUnavailableReason(): string | undefined {
     const missingCommands = REQUIRED_COMMANDS.filter((c) => !commandExists(c));
     const missingFiles = REQUIRED_FILES.filter((f) => !fs.existsSync(f));
     if (missingCommands.length || missingFiles.length) {
-        return `missing: ${[...missingCommands, ...missingFiles].join(", ")} (Debian: strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins openssh-server openssh-client iptables iproute2 curl socat)`;
+        return `missing: ${[...missingCommands, ...missingFiles].join(", ")} (Debian: strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins openssh-server openssh-client iptables iproute2 curl socat conntrack)`;
     }
     const probe = `pvl-probe-${crypto.randomBytes(3).toString("hex")}`;
     try {

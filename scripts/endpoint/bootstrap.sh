@@ -19,11 +19,12 @@ if command -v cloud-init >/dev/null 2>&1; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-packages=(charon-systemd strongswan-swanctl libcharon-extra-plugins iptables)
+# conntrack: the apply drops connections pinned without source NAT (lib.sh pvpn_forget_unnated).
+packages=(charon-systemd strongswan-swanctl libcharon-extra-plugins iptables conntrack)
 ipsec_unit=strongswan.service
 if [ "$daemon" = libreswan ]; then
     # libreswan conflicts with strongSwan's charon packages: apt removes them when switching.
-    packages=(libreswan iptables)
+    packages=(libreswan iptables conntrack)
     ipsec_unit=ipsec.service
 fi
 if [ "$mode" = classic-proxy ]; then

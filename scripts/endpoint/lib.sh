@@ -46,7 +46,29 @@ pvpn_ensure_jumps() {
 pvpn_restore_nat() {
     local partner=$1 rules=$2
     iptables-restore -w --noflush <"$rules" || return 1
-    pvpn_ensure_jumps "$partner"
+    pvpn_ensure_jumps "$partner" || return 1
+    pvpn_forget_unnated "$rules"
+}
+
+# A connection whose first packet reached the endpoint before the SNAT rule for its destination
+# existed (a new host's VPC route came up before its apply, the IPsec reload ran just ahead of the
+# NAT restore, the nat table was flushed) stays pinned in conntrack WITHOUT source NAT: its
+# retries, and new connections reusing its ports, bypass the SNAT and die in the tunnel policy.
+# The lab measured dozens of such entries after adding a host; a UDP flow with fixed ports would
+# stay broken for as long as it keeps sending. Delete exactly those: destination one of this
+# partner's SNAT destinations (the "pvpn NAME snat" rules core/render/nat.ts writes), reply not
+# addressed to the NAT IP. SNATed connections are kept.
+# Best effort (never fails the caller); needs the conntrack tool, which bootstrap installs.
+pvpn_forget_unnated() {
+    local rules=$1 dst nat src
+    command -v conntrack >/dev/null 2>&1 || return 0
+    while read -r dst nat; do
+        # The reply destination of an un-NATed entry is its original source (2nd dst= field).
+        for src in $(conntrack -L -d "$dst" 2>/dev/null | awk -v nat="$nat" '{ n = 0; for (i = 1; i <= NF; i++) if ($i ~ /^dst=/ && ++n == 2 && substr($i, 5) != nat) print substr($i, 5) }' | sort -u | head -n 1024 || true); do
+            conntrack -D -d "$dst" -q "$src" >/dev/null 2>&1 || true
+        done
+    done < <(sed -n 's/^-A PVPN-.*-POST .* -d \([0-9./]*\) .*"pvpn [a-z0-9-]* snat" -j SNAT --to-source \([0-9.]*\)$/\1 \2/p' "$rules" | sort -u)
+    return 0
 }
 
 pvpn_remove_nat() {
