@@ -78,3 +78,15 @@ export function connsSummary(listConns: string): string[] {
     }
     return out;
 }
+
+/**
+ * conntrack entries on the endpoint towards the given hosts whose reply is NOT addressed to the
+ * NAT IP: connections pinned without source NAT (they bypass the SNAT for as long as they live).
+ */
+export async function unnatedConnections(node: LabNode, hosts: readonly string[], natIp: string): Promise<string[]> {
+    const table = await runInNodeOk(node, ["cat", "/proc/net/nf_conntrack"]);
+    return table.split("\n").filter((line) => {
+        const dsts = [...line.matchAll(/ dst=(\S+)/g)].map((m) => m[1]);
+        return dsts.length >= 2 && hosts.includes(dsts[0]) && dsts[1] !== natIp;
+    });
+}

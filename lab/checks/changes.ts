@@ -8,14 +8,14 @@
 import type { CheckDefinition, Recorder } from "../checkResult";
 import { embeddedFiles, scriptGeneration } from "../applyScript";
 import { commandNamed, programCommands } from "../engine";
-import { snapshotDifferences, snapshotEndpoint, type EndpointSnapshot } from "../endpointState";
+import { snapshotDifferences, snapshotEndpoint, unnatedConnections, type EndpointSnapshot } from "../endpointState";
 import { natChainNames } from "../../core/render/nat";
 import { endpointPaths } from "../../core/render/paths";
-import { modelFor } from "../stackLab";
+import { labHostAddress, modelFor } from "../stackLab";
 import { ensureConfig, generationOn, replayChange, runPhaseOk, settle, withSpareHosts, type PartnerRun, type StackSession } from "../stackSession";
 import { restartEndpointCharon } from "../topology";
 import { recordFlows } from "./connectivity";
-import { describeStream, existingTarget, failedCount, secondsUntilAnswer, StreamedChange, StreamTarget, targetFor, underStreams } from "./streaming";
+import { describeStream, existingTarget, failedCount, failureTimes, secondsUntilAnswer, StreamedChange, StreamTarget, targetFor, underStreams } from "./streaming";
 
 const STREAM_SECONDS = 14;
 const classic = (s: StackSession) => s.model.mode === "classic-proxy";
@@ -41,6 +41,14 @@ function recordStreams(s: StackSession, rec: Recorder, way: "ours" | "naive", ta
         if (way === "ours") rec.measure(`${label}: failed requests to the existing host (${existing.label}) from the change on (goal 0)`, describeStream(toExisting, run.t0), failed === 0);
         else rec.info(`${label}: failed requests to the existing host (${existing.label}) from the change on`, describeStream(toExisting, run.t0));
         rec.measure(`${label}: seconds from the change's start until the new host (${fresh.label}) answered`, seconds ?? "never (within the stream)", seconds !== undefined);
+        // Once the new host answered, it must keep answering: connections tried before its SNAT
+        // rule existed must not stay pinned un-NATed in conntrack and catch later requests.
+        const firstOk = toNew.filter((r) => r.ok && r.start >= run.t0).sort((a, b) => a.start - b.start)[0];
+        const later = firstOk ? toNew.filter((r) => r.start > firstOk.start) : [];
+        const laterFailed = later.filter((r) => !r.ok).length;
+        const text = `${laterFailed} failed of ${later.length}${laterFailed ? ` (${failureTimes(later, run.t0)})` : ""}`;
+        if (way === "ours") rec.measure(`${label}: requests to the new host that failed after it first answered (goal 0)`, text, laterFailed === 0);
+        else rec.info(`${label}: requests to the new host that failed after it first answered`, text);
         s.highlights[`${p.plan.name} ${way}: failed requests to the existing host`] = `${failed} of ${toExisting.filter((r) => r.start >= run.t0).length}`;
         s.highlights[`${p.plan.name} ${way}: seconds until the new host answered`] = seconds === undefined ? "never" : String(seconds);
     });
@@ -69,6 +77,8 @@ export const zeroDowntimeCheck: CheckDefinition<StackSession> = {
         rec.info("what the engine would run (replayed)", steps.join("; "));
         recordStreams(s, rec, "ours", targets, run);
         for (const { p } of targets) {
+            const pinned = await unnatedConnections(p.lab.ep, [p.plan.spareHost], p.lab.spec.natIp);
+            rec.measure(`${p.plan.name}: connections to the new host pinned in conntrack without SNAT after the change (tried before its rule existed; goal 0)`, pinned.length, pinned.length === 0);
             const after = await snapshotEndpoint(p.lab.ep, p.plan.name, classic(s));
             const old = before.get(p.plan.name)?.sas.filter((x) => !x.startsWith("IKE")) ?? [];
             const lost = old.filter((x) => !after.sas.includes(x));
@@ -91,7 +101,7 @@ export const zeroDowntimeCheck: CheckDefinition<StackSession> = {
 };
 
 /** The naive redeploy over ssh: the new files copied in place, then reloads that interrupt. */
-function naiveScripts(s: StackSession, p: PartnerRun, stdin: string): { copy: string; reload: string } {
+export function naiveScripts(s: StackSession, p: PartnerRun, stdin: string): { copy: string; reload: string } {
     const copy = embeddedFiles(stdin).map((f) =>
         [`mkdir -p "$(dirname '${f.path}')"`, `base64 -d >'${f.path}' <<'NAIVE_EOF'`, Buffer.from(f.content).toString("base64"), "NAIVE_EOF", `chmod ${f.mode.slice(1)} '${f.path}'`].join("\n"),
     );
@@ -126,6 +136,10 @@ export const naiveChangeCheck: CheckDefinition<StackSession> = {
         });
         rec.info("steps", `new files copied over ssh; charon restarted (systemctl restart); swanctl --load-all; iptables -t nat -F; rules re-added${classic(s) ? "; nginx -s reload" : ""}`);
         recordStreams(s, rec, "naive", targets, run);
+        for (const { p } of targets) {
+            const pinned = await unnatedConnections(p.lab.ep, p.model.remoteHosts.map(labHostAddress).concat(p.plan.spareHost), p.lab.spec.natIp);
+            rec.info(`${p.plan.name}: naive: connections to partner hosts pinned in conntrack without SNAT`, pinned.length);
+        }
         // The engine never saw that change: `pulumi up` with the same config brings the endpoint back under it.
         await replayChange(s, added, "pulumi up after the naive change");
         for (const p of s.partners) {

@@ -62,12 +62,20 @@ export async function underStreams(targets: readonly StreamTarget[], seconds: nu
     return { records, t0, t1 };
 }
 
-/** "N of M failed (R req/s)" with the failure runs, for the report. */
-export function describeStream(records: readonly RequestRecord[], fromMs?: number, toMs?: number): string {
+/** When failed requests started, relative to `t0`: "+0.42 s, +0.47 s, ..." (at most 8 listed). */
+export function failureTimes(records: readonly RequestRecord[], t0: number): string {
+    const times = records.filter((r) => !r.ok).sort((a, b) => a.start - b.start).map((r) => `${r.start >= t0 ? "+" : ""}${((r.start - t0) / 1000).toFixed(2)} s`);
+    return times.length > 8 ? `${times.slice(0, 8).join(", ")}, ...` : times.join(", ");
+}
+
+/** "N failed of M requests at R req/s (errors; when)" from `fromMs` on (default: the whole stream). */
+export function describeStream(records: readonly RequestRecord[], fromMs?: number): string {
     const sum = summarizeStream(records);
-    const failed = fromMs === undefined ? sum.failed : failuresBetween(records, fromMs, toMs ?? Number.MAX_SAFE_INTEGER);
-    const errors = Object.entries(sum.errors).map(([e, n]) => `${e} x${n}`).join(", ");
-    return `${failed} failed of ${sum.total} requests at ${sum.rate} req/s${errors ? ` (${errors})` : ""}`;
+    const window = fromMs === undefined ? records : records.filter((r) => r.start >= fromMs);
+    const failed = window.filter((r) => !r.ok);
+    const errors = Object.entries(summarizeStream(failed).errors).map(([e, n]) => `${e} x${n}`).join(", ");
+    const when = fromMs !== undefined && failed.length ? `; started at ${failureTimes(failed, fromMs)} from the change` : "";
+    return `${failed.length} failed of ${window.length} requests at ${sum.rate} req/s${errors ? ` (${errors}${when})` : ""}`;
 }
 
 export function failedCount(records: readonly RequestRecord[], fromMs = 0, toMs = Number.MAX_SAFE_INTEGER): number {
