@@ -13,9 +13,12 @@
  *   interface would pick no or the wrong address. `leftid=` is the tunnel EIP: the identity the
  *   partner configured for us.
  * - Written for Libreswan 4.x (Debian 12: 4.10, Ubuntu 24.04: 4.14) with no obsolete keyword:
- *   `ikev2=yes|no` (4.x rejects `keyexchange=ikev1|ikev2`; 5.x renamed it), `encapsulation=yes`
- *   (not `forceencaps`), `salifetime` (not `lifetime`/`keylife`), and `dpdtimeout` for IKEv1 only
- *   (pluto warns that IKEv2 ignores it: IKEv2 liveness uses retransmit-timeout).
+ *   `ikev2=yes|no` (4.x rejects `keyexchange=ikev1|ikev2`, and reads the old `insist` as yes),
+ *   `encapsulation=yes` (not `forceencaps`), `salifetime` (not `lifetime`/`keylife`), and
+ *   `dpdtimeout` for IKEv1 only (pluto warns that IKEv2 ignores it: IKEv2 liveness uses
+ *   retransmit-timeout). Libreswan 5 moved to `keyexchange=` and dropped `dpdaction`: an AMI with
+ *   Libreswan 5 needs this renderer changed; the apply's parser check stops a mismatch it reports
+ *   before anything is switched.
  */
 import { cidrSlug, toCidr } from "../addresses";
 import { libreswanProposalList } from "../libreswanProposals";
