@@ -1,0 +1,85 @@
+/**
+ * Smoke tests of `npm run bench`: with one partner and tiny counts (--quick) it runs every part,
+ * prints its table and writes valid JSON with the expected keys. No timing is asserted: the
+ * numbers depend on the machine and its load (the bench prints both). The lab part needs root and
+ * the lab's tools; it skips with the reason otherwise, and fails instead when LAB_REQUIRED=1.
+ */
+import { expect } from "chai";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { labUnavailableReason } from "../../lab/preflight";
+import { parseArgs } from "../../scripts/bench";
+
+const ROOT = path.join(__dirname, "..", "..");
+
+function runBench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        execFile("npm", ["run", "-s", "bench", "--", ...args], { cwd: ROOT, timeout: 110_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+            const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+            resolve({ code, stdout, stderr });
+        });
+    });
+}
+
+describe("npm run bench (smoke)", function () {
+    this.timeout(120_000);
+    let dir: string;
+
+    before(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "pvpn-bench-test-"));
+    });
+
+    after(() => {
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("parses --quick into one partner and tiny counts, and lets explicit options override it", () => {
+        const quick = parseArgs(["--quick"]);
+        expect([quick.partners, quick.runs, quick.labRepeats, quick.pushRuns]).to.deep.equal([[1], 1, 1, 1]);
+        expect(parseArgs(["--quick", "--partners", "1,10", "--runs=2"]).partners).to.deep.equal([1, 10]);
+        expect(parseArgs([]).partners).to.deep.equal([1, 10, 50, 100]);
+        expect(() => parseArgs(["--runs", "0"])).to.throw(/--runs/);
+        expect(() => parseArgs(["--modes", "jit"])).to.throw(/unknown mode/);
+    });
+
+    it("evaluation part: --quick --no-lab evaluates 1 partner every way, prints the table and writes JSON", async () => {
+        const out = path.join(dir, "eval.json");
+        const r = await runBench(["--quick", "--no-lab", "--out", out]);
+        expect(r.code, `${r.stdout}\n${r.stderr}`).to.equal(0);
+        expect(r.stdout).to.match(/^machine: \d+ cores, .+, load average .+, kernel .+, node v\d+/m);
+        expect(r.stdout).to.match(/^\| part +\| measure +\| value +\| goal +\| met +\|$/m);
+        const json = JSON.parse(fs.readFileSync(out, "utf8"));
+        expect(json).to.include.keys("generatedAt", "options", "machine", "evaluation", "lab", "table");
+        expect(json.machine).to.include.keys("cores", "cpuModel", "kernel", "node", "load");
+        expect(json.lab).to.deep.equal({ skipped: "--no-lab" });
+        expect(json.evaluation.modes.map((m: { mode: string }) => m.mode)).to.deep.equal(["ts-node", "compiled-runner-sourcemaps", "compiled"]);
+        for (const m of json.evaluation.modes) {
+            expect(m.rows).to.have.length(1);
+            expect(m.rows[0]).to.include({ partners: 1, runs: 1, resources: 9 });
+            expect(m.rows[0].medianSeconds).to.be.a("number").greaterThan(0);
+        }
+        expect(json.table.filter((row: { part: string }) => row.part === "1 evaluation")).to.have.length(3);
+    });
+
+    it("lab part: --quick --no-eval measures one rollout each way and the push times", async function () {
+        const reason = labUnavailableReason();
+        if (reason) {
+            if (process.env.LAB_REQUIRED === "1") throw new Error(`LAB_REQUIRED=1 but the lab cannot run: ${reason}`);
+            console.log(`      skipping the network lab: ${reason}`);
+            this.skip();
+        }
+        const out = path.join(dir, "lab.json");
+        const r = await runBench(["--quick", "--no-eval", "--out", out]);
+        expect(r.code, `${r.stdout}\n${r.stderr}`).to.equal(0);
+        const json = JSON.parse(fs.readFileSync(out, "utf8"));
+        expect(json.evaluation).to.include({ skipped: "--no-eval" });
+        expect(json.lab).to.include.keys("fixture", "partner", "rate", "runs", "pushes", "notes", "seconds");
+        expect(json.lab.error).to.equal(undefined);
+        expect(json.lab.rate).to.be.at.least(20);
+        expect(json.lab.runs.map((x: { way: string }) => x.way)).to.deep.equal(["ours", "naive"]);
+        for (const run of json.lab.runs) expect(run.requests).to.be.greaterThan(0);
+        for (const key of ["unchanged", "addHost", "removeHost", "sshOnly"]) expect(json.lab.pushes[key].samples, key).to.have.length(1);
+    });
+});
