@@ -88,7 +88,7 @@ export const zeroDowntimeCheck: CheckDefinition<StackSession> = {
             const said = s.pushes.filter((x) => x.command === `${p.plan.name}-apply delete`).at(-1)?.log.join(" | ") ?? "";
             rec.measure(`${p.plan.name}: the old delete said`, said, /nothing removed/.test(said));
             await settle(s, p);
-            await recordFlows(s, p, rec, `${p.plan.name}: after the change: `);
+            await recordFlows(s, p, rec, `${p.plan.name}: after the change: `, true);
         }
         // And back, under a stream to the existing host: removing a host must not disturb the others.
         const back = await underStreams(targets.map((t) => t.existing), 8, 1500, async () => {

@@ -38,7 +38,7 @@ async function recordConvergence(s: StackSession, p: PartnerRun, rec: Recorder):
     ];
     rec.equal(`${name}: leftovers of the killed push (stage folders, backup)`, leftovers.join(", ") || "none", "none");
     await settle(s, p);
-    await recordFlows(s, p, rec, `${name}: `);
+    await recordFlows(s, p, rec, `${name}: `, true);
 }
 
 async function interrupted(s: StackSession, rec: Recorder, point: InterruptPoint, from: Record<string, string>, to: Record<string, string>, change: string): Promise<void> {
@@ -109,7 +109,7 @@ export const rebootCheck: CheckDefinition<StackSession> = {
                 else await sleep(200);
             }
             rec.measure(`${p.plan.name}: seconds from the boot helper's start until ${flow.label} answered`, back ?? "never", back !== undefined);
-            await recordFlows(s, p, rec, `${p.plan.name}: after boot: `);
+            await recordFlows(s, p, rec, `${p.plan.name}: after boot: `, true);
         }
     },
 };
