@@ -78,13 +78,15 @@ export function evaluationRows(modes: readonly ModeResult[]): TableRow[] {
 
 const list = (xs: readonly (number | null)[]) => xs.map((x) => (x === null ? "never" : String(x))).join(", ");
 
-function wayRows(way: Way, runs: readonly ChangeRun[]): TableRow[] {
+function wayRows(way: Way, runs: readonly ChangeRun[], natIp: string): TableRow[] {
     const mine = runs.filter((r) => r.way === way);
     if (mine.length === 0) return [];
     const tag = way === "ours" ? "(a) the project's apply, replayed (new create, old delete)" : "(b) naive: restart the IPsec daemon, re-create the NAT rules";
     const answered = mine.map((r) => r.secondsUntilNewHost);
     const med = answered.every((x) => x !== null) ? median(answered as number[]) : null;
     const rates = [...new Set(mine.map((r) => r.rate))].join(", ");
+    const otherPeers = [...new Set(mine.flatMap((r) => Object.keys(r.newHostPeers)).filter((x) => x !== natIp))];
+    const seen = otherPeers.length ? `; answered requests from ${otherPeers.join(", ")} too (not the NAT IP)` : `; every answer saw the NAT IP ${natIp}`;
     return [
         {
             part: "2 rollout", measure: `${tag}: failed requests to the existing host from the change on, per run`,
@@ -93,7 +95,7 @@ function wayRows(way: Way, runs: readonly ChangeRun[]): TableRow[] {
         },
         {
             part: "2 rollout", measure: `${tag}: seconds until the new host answers (median; runs)`,
-            value: `${med === null ? "not every run" : `median ${med.toFixed(2)} s`} (${list(answered)}); failed after its first answer: ${list(mine.map((r) => r.newHostFailedAfterFirstAnswer))}`,
+            value: `${med === null ? "not every run" : `median ${med.toFixed(2)} s`} (${list(answered)}); failed after its first answer: ${list(mine.map((r) => r.newHostFailedAfterFirstAnswer))}${seen}`,
             goal: way === "ours" ? "< 3 s" : "", met: way === "ours" ? med !== null && med < 3 : null,
         },
     ];
@@ -107,7 +109,7 @@ export function labRows(lab: LabBenchResult | { skipped: string }): TableRow[] {
     if ("skipped" in lab) return [{ part: "2-3 lab", measure: "rollout and push times in the network lab", value: `skipped: ${lab.skipped}`, goal: "", met: null }];
     const rows: TableRow[] = [];
     if (lab.error) rows.push({ part: "2-3 lab", measure: "lab part", value: `stopped: ${lab.error.split("\n")[0]}`, goal: "completes", met: false });
-    rows.push(...wayRows("ours", lab.runs), ...wayRows("naive", lab.runs));
+    rows.push(...wayRows("ours", lab.runs, lab.natIp), ...wayRows("naive", lab.runs, lab.natIp));
     const total = (way: Way) => lab.runs.filter((r) => r.way === way).reduce((n, r) => n + r.failed, 0);
     if (lab.runs.some((r) => r.way === "naive")) {
         rows.push({ part: "2 rollout", measure: "(a) fails fewer requests than (b) (totals over the runs)", value: `${total("ours")} vs ${total("naive")}`, goal: "(a) < (b)", met: total("ours") < total("naive") });

@@ -47,6 +47,10 @@ export interface ChangeRun {
     /** From the change's start (for (a) that includes evaluating the program) to the new host's first answer. */
     readonly secondsUntilNewHost: number | null;
     readonly newHostFailedAfterFirstAnswer: number;
+    /** When those failures started, seconds from the change's start. */
+    readonly newHostFailureTimes: readonly number[];
+    /** Who the new host saw as the source of each answer (the NAT IP through the tunnel), with counts. */
+    readonly newHostPeers: Readonly<Record<string, number>>;
     readonly changeSeconds: number;
 }
 
@@ -58,6 +62,8 @@ export interface PushTimes {
 export interface LabBenchResult {
     readonly fixture: string;
     readonly partner: string;
+    /** The partner's NAT IP: the source the partner's hosts must see. */
+    readonly natIp: string;
     readonly rate: number;
     readonly streamSeconds: number;
     readonly repeats: number;
@@ -74,13 +80,18 @@ function analyse(way: Way, repeat: number, run: StreamedChange): ChangeRun {
     const [toExisting, toNew] = run.records;
     const seconds = secondsUntilAnswer(toNew, run.t0);
     const firstOk = toNew.filter((r) => r.ok && r.start >= run.t0).sort((a, b) => a.start - b.start)[0];
+    const failedLater = firstOk ? toNew.filter((r) => r.start > firstOk.start && !r.ok) : [];
+    const peers: Record<string, number> = {};
+    for (const r of toNew.filter((x) => x.ok)) peers[r.peer ?? "?"] = (peers[r.peer ?? "?"] ?? 0) + 1;
     return {
         way, repeat,
         requests: toExisting.filter((r) => r.start >= run.t0).length,
         failed: failedCount(toExisting, run.t0),
         rate: summarizeStream(toExisting).rate,
         secondsUntilNewHost: seconds ?? null,
-        newHostFailedAfterFirstAnswer: firstOk ? toNew.filter((r) => r.start > firstOk.start && !r.ok).length : 0,
+        newHostFailedAfterFirstAnswer: failedLater.length,
+        newHostFailureTimes: failedLater.map((r) => Math.round((r.start - run.t0) / 10) / 100),
+        newHostPeers: peers,
         changeSeconds: (run.t1 - run.t0) / 1000,
     };
 }
@@ -157,7 +168,9 @@ async function pushTimes(c: Context, out: LabBenchResult["pushes"], log: (line: 
 
 function describeRun(r: ChangeRun): string {
     const answered = r.secondsUntilNewHost === null ? "never answered" : `answered after ${r.secondsUntilNewHost} s`;
-    return `lab: (${r.way === "ours" ? "a" : "b"}) ${r.way} #${r.repeat}: ${r.failed} of ${r.requests} requests failed at ${r.rate} req/s; new host ${answered}`;
+    const later = r.newHostFailedAfterFirstAnswer ? `, then failed ${r.newHostFailedAfterFirstAnswer}x (at +${r.newHostFailureTimes.join(", +")} s)` : "";
+    const peers = Object.entries(r.newHostPeers).map(([peer, n]) => `${peer} x${n}`).join(", ");
+    return `lab: (${r.way === "ours" ? "a" : "b"}) ${r.way} #${r.repeat}: ${r.failed} of ${r.requests} requests failed at ${r.rate} req/s; new host ${answered}${later}; it saw ${peers || "nobody"}`;
 }
 
 export async function benchLab(options: LabBenchOptions, log: (line: string) => void): Promise<LabBenchResult> {
@@ -168,7 +181,7 @@ export async function benchLab(options: LabBenchOptions, log: (line: string) => 
     const runs: ChangeRun[] = [];
     const pushes = { unchanged: empty, addHost: empty, removeHost: empty, sshOnly: empty };
     const result = (error?: string, s?: StackSession): LabBenchResult => ({
-        fixture: path.relative(path.join(__dirname, ".."), LAB_FIXTURE), partner: fixture.partners[0].name, rate: STREAM_RATE,
+        fixture: path.relative(path.join(__dirname, ".."), LAB_FIXTURE), partner: fixture.partners[0].name, natIp: fixture.spec.partners[0].natIp, rate: STREAM_RATE,
         streamSeconds: options.streamSeconds, repeats: options.repeats, runs, pushes, notes: s?.lab.notes ?? [],
         seconds: (Date.now() - started) / 1000, ...(error ? { error } : {}),
     });
