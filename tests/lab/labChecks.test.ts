@@ -1,0 +1,56 @@
+/**
+ * Every lab check (lab/checks) against each lab fixture, as `npm run lab` runs them: one lab per
+ * fixture, provisioned through the program's own remote commands over SSH, shared by its checks
+ * (they run in order; each establishes the config it needs). Each test asserts every measurement
+ * the check took and prints the failing ones with their measured values.
+ *
+ * Needs root and the lab's tools; skips with the reason otherwise, and fails instead when
+ * LAB_REQUIRED=1.
+ */
+import { expect } from "chai";
+import * as path from "path";
+import { cleanupLab } from "../../lab/cleanup";
+import { runCheck } from "../../lab/checkResult";
+import { LAB_CHECKS } from "../../lab/checks";
+import { labUnavailableReason } from "../../lab/preflight";
+import { loadLabFixture } from "../../lab/stackLab";
+import { endSession, startSession, type StackSession } from "../../lab/stackSession";
+
+function requireLabOrSkip(ctx: Mocha.Context): void {
+    const reason = labUnavailableReason();
+    if (!reason) return;
+    if (process.env.LAB_REQUIRED === "1") throw new Error(`LAB_REQUIRED=1 but the lab cannot run: ${reason}`);
+    console.log(`      skipping the network lab: ${reason}`);
+    ctx.skip();
+}
+
+for (const fixture of ["lab-vpc.yaml", "lab-classic.yaml"]) {
+    describe(`lab checks on ${fixture}, provisioned through the program's remote commands over real SSH`, function () {
+        this.timeout(120_000);
+        let session: StackSession | undefined;
+
+        before(async function () {
+            requireLabOrSkip(this);
+            session = await startSession(loadLabFixture(path.join(__dirname, "fixtures", fixture)));
+        });
+
+        after(function () {
+            if (session) endSession(session);
+            cleanupLab();
+        });
+
+        for (const def of LAB_CHECKS) {
+            it(`${def.id}: ${def.title}`, async function () {
+                const r = await runCheck(def, session as StackSession);
+                if (r.status === "skipped") {
+                    console.log(`      skipped: ${r.reason}`);
+                    this.skip();
+                }
+                const measured = r.measures.map((m) => `${m.info ? "info" : m.ok ? "ok" : "NOT OK"}: ${m.label}: ${m.value}`).join("\n");
+                expect(r.error, `${r.error}\n${measured}`).to.equal(undefined);
+                expect(r.measures.filter((m) => !m.ok).map((m) => `${m.label}: ${m.value}`), measured).to.deep.equal([]);
+                expect(r.measures.filter((m) => !m.info).length, "measurements with a verdict").to.be.greaterThan(0);
+            });
+        }
+    });
+}

@@ -1,0 +1,116 @@
+/**
+ * The lab's side of a config, without a lab (no root needed): stack files mapped to the topology,
+ * configs the lab must refuse, the program's remote commands as the lab replays them, and the
+ * apply-script editing the bad-push checks rely on.
+ */
+import { expect } from "chai";
+import * as path from "path";
+import { embeddedFile, embeddedFiles, scriptGeneration, withEditedFile } from "../../lab/applyScript";
+import { commandNamed, orderByDependencies, programCommands, replayPlan, type LabSecrets } from "../../lab/engine";
+import { labPsk, labSpecFor, loadLabFixture, modelFor, refuseNonLabAddresses, withAddedHost } from "../../lab/stackLab";
+import { pskProblem } from "../../core/secrets";
+import { projectConfig } from "../../program/stackFile";
+import { testSshKey } from "../program/harness";
+
+const FIXTURES = path.join(__dirname, "fixtures");
+const ROOT = path.join(__dirname, "..", "..");
+
+function secretsFor(values: Record<string, string>): LabSecrets {
+    const partners = projectConfig(values).partners as Array<{ name: string }>;
+    return { psks: Object.fromEntries(partners.map((p) => [p.name, labPsk()])), sshPrivateKey: testSshKey() };
+}
+
+describe("lab config: stack files mapped to the lab", () => {
+    it("maps the vpc fixture: endpoint, EIPs, partner hosts plus a spare, instances from the DNAT targets, admin node", () => {
+        const f = loadLabFixture(path.join(FIXTURES, "lab-vpc.yaml"));
+        expect(f.spec).to.deep.include({ mode: "vpc-routing", subnetCidr: "172.16.0.0/24", routerIp: "172.16.0.1", adminIp: "172.16.0.250", internetCidr: "198.51.100.0/24" });
+        expect(f.spec.instances).to.deep.equal(["172.16.0.10", "172.16.0.11"]);
+        expect(f.spec.partners).to.deep.equal([
+            { name: "bigcorp", privateIp: "172.16.0.5", tunnelIp: "192.0.2.10", natIp: "192.0.2.23", gatewayIp: "198.51.100.2", remoteHosts: ["203.0.113.7", "203.0.113.135", "203.0.113.1"] },
+        ]);
+        expect(f.partners[0].partnerSide).to.deep.include({ localAddress: "198.51.100.2", remoteAddress: "192.0.2.10", remoteTs: "192.0.2.23/32", ikeVersion: 2 });
+        expect(f.partners[0].partnerSide.localHosts).to.deep.equal(["203.0.113.7/32", "203.0.113.135/32", "203.0.113.1/32"]);
+    });
+
+    it("the fixtures cover both modes, IKEv1 and IKEv2, a partner with two hosts, http and tcp proxies", () => {
+        const vpc = loadLabFixture(path.join(FIXTURES, "lab-vpc.yaml")).model;
+        const classic = loadLabFixture(path.join(FIXTURES, "lab-classic.yaml")).model;
+        expect([vpc.mode, classic.mode]).to.deep.equal(["vpc-routing", "classic-proxy"]);
+        expect([vpc.partners[0].ike.version, classic.partners[0].ike.version]).to.have.members([1, 2]);
+        expect(vpc.partners[0].remoteHosts).to.have.length(2);
+        expect(classic.partners[0].proxies.map((p) => p.protocol)).to.have.members(["http", "tcp"]);
+        for (const m of [vpc, classic]) expect(m.endpoint.sshUser).to.equal("root");
+    });
+
+    it("refuses the dev stacks: their public addresses are named one by one", () => {
+        expect(() => loadLabFixture(path.join(ROOT, "Pulumi.dev.yaml"))).to.throw(/partners\[0\]\.gatewayIp: 110\.220\.9\.72 is public/);
+        expect(() => refuseNonLabAddresses({ endpoint: { adminCidrs: ["0.0.0.0/0"] } })).to.throw(/endpoint\.adminCidrs\[0\]: 0\.0\.0\.0\/0 is unspecified\/broadcast/);
+        expect(() => refuseNonLabAddresses({ network: { internalCidrs: ["10.0.0.0/7"] } })).to.throw(/private\/public/);
+        expect(() => refuseNonLabAddresses({ network: { internalCidrs: ["10.0.0.0/8"] }, partners: [{ remoteHosts: ["203.0.113.0/24"] }] })).to.not.throw();
+    });
+
+    it("refuses configs it cannot map, saying why", () => {
+        const base = loadLabFixture(path.join(FIXTURES, "lab-vpc.yaml"));
+        const edit = (change: (p: Record<string, unknown>, cfg: Record<string, unknown>) => void) => {
+            const cfg = projectConfig(base.values);
+            change((cfg.partners as Record<string, unknown>[])[0], cfg);
+            return Object.fromEntries(Object.entries(cfg).map(([k, v]) => [`partner-vpn:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+        };
+        const noNatIp = modelFor(edit((p) => delete p.natEip));
+        expect(() => labSpecFor(noNatIp)).to.throw(/natEip needs \{allocationId, publicIp\}/);
+        const farAdmin = modelFor(edit((_p, cfg) => ((cfg.endpoint as Record<string, unknown>).adminCidrs = ["10.9.9.9/32"])));
+        expect(() => labSpecFor(farAdmin)).to.throw(/adminCidrs must include an address inside network\.subnetCidr/);
+        expect(() => modelFor(edit((p) => (p.gatewayIp = "8.8.8.8")))).to.throw(/gatewayIp: 8\.8\.8\.8 is public/);
+    });
+
+    it("generates PSKs the project's validator accepts, different every time", () => {
+        const a = labPsk();
+        expect(pskProblem(a)).to.equal(undefined);
+        expect(labPsk()).to.not.equal(a);
+    });
+});
+
+describe("lab config: the program's remote commands as the lab replays them", function () {
+    this.timeout(60_000);
+
+    it("bootstrap then apply, as root without sudo, to the tunnel EIP, the PSK only on stdin", async () => {
+        const values = loadLabFixture(path.join(FIXTURES, "lab-vpc.yaml")).values;
+        const secrets = secretsFor({ ...values });
+        const run = await programCommands(values, secrets);
+        expect(run.commands.map((c) => c.name)).to.deep.equal(["bigcorp-bootstrap", "bigcorp-apply"]);
+        const apply = commandNamed(run, "bigcorp-apply");
+        expect(apply.create).to.equal("bash -s");
+        expect(apply.connection).to.deep.include({ host: "192.0.2.10", user: "root", port: 22, privateKey: secrets.sshPrivateKey });
+        expect(apply.stdinSecret).to.equal(true);
+        expect(apply.create + apply.delete).to.not.include(secrets.psks.bigcorp);
+        expect(embeddedFile(apply.stdin ?? "", "secrets").content).to.include(Buffer.from(secrets.psks.bigcorp).toString("base64"));
+        expect(orderByDependencies([...run.commands].reverse()).map((c) => c.name)).to.deep.equal(["bigcorp-bootstrap", "bigcorp-apply"]);
+    });
+
+    it("adding a host replaces the apply (new create, then old delete) and leaves bootstrap alone", async () => {
+        const f = loadLabFixture(path.join(FIXTURES, "lab-classic.yaml"));
+        const secrets = secretsFor({ ...f.values });
+        const before = await programCommands(f.values, secrets);
+        const added = withAddedHost(f.values, "smallco", f.partners[0].spareHost);
+        expect(modelFor(added).partners[0].proxies.at(-1)).to.deep.equal({ listenPort: 8082, protocol: "http", remoteHost: "203.0.113.1", remotePort: 80 });
+        const after = await programCommands(added, secrets);
+        const plan = replayPlan(before.commands, after.commands);
+        expect(plan.map((s) => `${s.name}:${s.action}`)).to.deep.equal(["smallco-bootstrap:unchanged", "smallco-apply:replace"]);
+        const replace = plan[1];
+        expect(scriptGeneration(replace.previous?.stdin ?? "")).to.not.equal(scriptGeneration(replace.next?.stdin ?? ""));
+        expect(replace.previous?.delete).to.include(scriptGeneration(replace.previous?.stdin ?? ""));
+        expect(replayPlan(after.commands, after.commands).map((s) => s.action)).to.deep.equal(["unchanged", "unchanged"]);
+    });
+
+    it("reads and hand-edits the files an apply script carries, touching only the edited one", async () => {
+        const f = loadLabFixture(path.join(FIXTURES, "lab-classic.yaml"));
+        const script = commandNamed(await programCommands(f.values, secretsFor({ ...f.values })), "smallco-apply").stdin ?? "";
+        const files = embeddedFiles(script);
+        expect(files.map((x) => x.role)).to.deep.equal(["swanctl", "secrets", "nat", "nginx", "helper", "helper"]);
+        const edited = withEditedFile(script, "swanctl", (c) => c.replace(/esp_proposals = [^\n]+/g, "esp_proposals = aes999-sha256-modp2048"));
+        const after = embeddedFiles(edited);
+        expect(after[0].content).to.include("esp_proposals = aes999-sha256-modp2048");
+        expect(after.slice(1)).to.deep.equal(files.slice(1));
+        expect(() => withEditedFile(script, "nginx", (c) => c)).to.throw(/changed nothing/);
+    });
+});
