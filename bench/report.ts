@@ -94,7 +94,7 @@ function wayRows(way: Way, runs: readonly ChangeRun[], natIp: string): TableRow[
             goal: way === "ours" ? "0" : "", met: way === "ours" ? mine.every((r) => r.failed === 0) : null,
         },
         {
-            part: "2 rollout", measure: `${tag}: seconds until the new host answers (median; runs)`,
+            part: "2 rollout", measure: `${tag}: seconds from the change's start until the new host answers`,
             value: `${med === null ? "not every run" : `median ${med.toFixed(2)} s`} (${list(answered)}); failed after its first answer: ${list(mine.map((r) => r.newHostFailedAfterFirstAnswer))}${seen}`,
             goal: way === "ours" ? "< 3 s" : "", met: way === "ours" ? med !== null && med < 3 : null,
         },
