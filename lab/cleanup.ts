@@ -32,11 +32,11 @@ export function registerScratchDir(dir: string): void {
 }
 
 /** Busy-free synchronous sleep (usable in an exit handler, where timers no longer run). */
-function sleepSync(ms: number): void {
+export function sleepSync(ms: number): void {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
     try {
         process.kill(pid, 0);
         return true;
@@ -81,9 +81,10 @@ function namespacePids(name: string): number[] {
 /**
  * Kills the processes in the given namespaces, then deletes the namespaces. A namespace whose
  * processes live on would survive `ip netns del` (charon and its UDP sockets included), so the
- * processes go first.
+ * processes go first. Also used by the tool tests (pvt-) and the Libreswan lab (pvk-), which keep
+ * registries of their own.
  */
-function removeNamespaces(names: readonly string[]): void {
+export function removeNamespaces(names: readonly string[]): void {
     for (let round = 0; round < 3; round++) {
         const pids = names.flatMap(namespacePids);
         if (pids.length === 0) break;

@@ -16,6 +16,7 @@
  * every process and namespace is removed by `destroy()`, at exit, on SIGINT/SIGTERM/SIGHUP, and
  * (namespaces of a run that was killed) by the sweep at the next start.
  */
+import { alive, removeNamespaces } from "./cleanup";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -189,31 +190,10 @@ function kill(pid: number, signal: NodeJS.Signals): void {
     }
 }
 
-function alive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch {
-        return false;
-    }
-}
-
-function sleepSync(ms: number): void {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-/** Kills whatever runs in one of our namespaces (bounded rounds), then deletes it. */
+/** Kills whatever runs in one of our namespaces, then deletes it (lab/cleanup.ts does both). */
 function deleteNamespace(ns: string): void {
     if (!/^pvk-\d+-[a-z0-9-]+$/.test(ns)) throw new Error(`refusing to delete ${ns}: not a pvk- lab namespace`);
-    for (let round = 0; round < 3; round++) {
-        const pids = runCommand(["ip", "netns", "pids", ns], { timeoutMs: 5000 }).stdout.split(/\s+/).filter((s) => /^\d+$/.test(s)).map(Number).filter((p) => p !== process.pid);
-        if (pids.length === 0) break;
-        for (const pid of pids) kill(pid, "SIGTERM");
-        for (let i = 0; i < 20 && pids.some(alive); i++) sleepSync(50);
-        for (const pid of pids.filter(alive)) kill(pid, "SIGKILL");
-        sleepSync(50);
-    }
-    runCommand(["ip", "netns", "del", ns], { timeoutMs: 5000 });
+    removeNamespaces([ns]);
     liveNamespaces.delete(ns);
 }
 

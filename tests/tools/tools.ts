@@ -10,6 +10,7 @@
  * Nothing here touches the host's /etc, and no namespace is linked to the root namespace, so no
  * packet leaves them.
  */
+import { alive, removeNamespaces } from "../../lab/cleanup";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -351,38 +352,10 @@ function killPid(pid: number, signal: NodeJS.Signals): void {
     }
 }
 
-function alive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch {
-        return false;
-    }
-}
-
-function sleepSync(ms: number): void {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-/**
- * Kills what still runs in one of OUR namespaces (only processes this test started live there:
- * holders, charon, nginx the apply script started), then deletes the namespace.
- */
+/** Kills what still runs in one of OUR namespaces, then deletes it (lab/cleanup.ts does both). */
 function deleteNamespace(ns: string): void {
     if (!ns.startsWith("pvt-")) throw new Error(`refusing to delete ${ns}: not a pvt- namespace`);
-    for (let round = 0; round < 3; round++) {
-        const pids = run(["ip", "netns", "pids", ns], { timeoutMs: 5000 })
-            .stdout.split(/\s+/)
-            .filter((s) => /^\d+$/.test(s))
-            .map(Number)
-            .filter((pid) => pid !== process.pid);
-        if (pids.length === 0) break;
-        for (const pid of pids) killPid(pid, "SIGTERM");
-        for (let i = 0; i < 20 && pids.some(alive); i++) sleepSync(50);
-        for (const pid of pids.filter(alive)) killPid(pid, "SIGKILL");
-        sleepSync(50);
-    }
-    run(["ip", "netns", "del", ns], { timeoutMs: 5000 });
+    removeNamespaces([ns]);
     liveNamespaces.delete(ns);
 }
 
