@@ -7,6 +7,7 @@ import type { EndpointAddresses, PartnerModel, RenderedFile, StackModel } from "
 
 export { renderSwanctl, swanctlConnectionName, swanctlChildName } from "./swanctl";
 export { renderSwanctlSecrets } from "./swanctlSecrets";
+export { renderCharonExpect, charonRequirementWords } from "./charonExpect";
 export { renderLibreswanConf, renderLibreswanSecrets, libreswanConnName, libreswanAlgorithms } from "./libreswan";
 export { renderNatRules, natChainNames } from "./nat";
 export { renderNginx } from "./nginx";
@@ -15,6 +16,7 @@ export { endpointPaths } from "./paths";
 
 import { renderSwanctl } from "./swanctl";
 import { renderSwanctlSecrets } from "./swanctlSecrets";
+import { renderCharonExpect } from "./charonExpect";
 import { renderLibreswanConf, renderLibreswanSecrets } from "./libreswan";
 import { renderNatRules } from "./nat";
 import { renderNginx } from "./nginx";
@@ -43,6 +45,9 @@ export function renderEndpointFiles(model: StackModel, partner: PartnerModel, ad
     ];
     if (model.mode === "classic-proxy") {
         files.push({ path: paths.nginxConf, mode: "0644", content: renderNginx(partner), secret: false });
+    }
+    if (partner.ipsecDaemon !== "libreswan") {
+        files.push({ path: paths.charonExpect, mode: "0644", content: renderCharonExpect(partner), secret: false });
     }
     return [...files, ...renderHelperFiles(partner.ipsecDaemon)];
 }

@@ -8,6 +8,8 @@ export interface EndpointPaths {
     readonly swanctlConf: string;
     /** The PSK, mode 0600, in swanctl's `secrets` syntax. */
     readonly swanctlSecrets: string;
+    /** strongSwan partners: the connection, children and algorithms charon must hold once loaded. */
+    readonly charonExpect: string;
     /** iptables-restore payload for this partner's own nat chains. */
     readonly natRules: string;
     /** The endpoint's whole nginx config (classic-proxy); the endpoint is dedicated to one partner. */
@@ -34,6 +36,7 @@ export function endpointPaths(partner: string): EndpointPaths {
     return {
         swanctlConf: `${SWANCTL_DIR}/partner-vpn-${partner}.conf`,
         swanctlSecrets: `${SWANCTL_DIR}/partner-vpn-${partner}.secrets.conf`,
+        charonExpect: `${STATE_ROOT}/${partner}/charon.expect`,
         natRules: `${STATE_ROOT}/${partner}/nat.rules`,
         nginxConf: "/etc/nginx/nginx.conf",
         stateDir: `${STATE_ROOT}/${partner}`,

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 # Arguments: partner generation stage-dir, then per file: role staged-name destination mode.
-# Roles: swanctl, secrets, nat, nginx, helper; libreswan, libreswan-secrets (libreswan.sh).
+# Roles: swanctl, secrets, expect (charon.sh), nat, nginx, helper; libreswan, libreswan-secrets (libreswan.sh).
 pvpn_apply() {
     local partner=$1 generation=$2 stage=$3
     shift 3
@@ -30,6 +30,12 @@ pvpn_apply() {
             swanctl) STRONGSWAN_CONF=${staged[$i]} swanctl --help >/dev/null || pvpn_die "strongSwan's parser rejected the syntax of ${dests[$i]}; nothing was changed" ;;
             secrets) STRONGSWAN_CONF=${staged[$i]} swanctl --help >/dev/null 2>&1 || pvpn_die "strongSwan's parser rejected the syntax of ${dests[$i]}; nothing was changed" ;;
             nginx) nginx -t -q -c "${staged[$i]}" || pvpn_die "nginx rejected the new proxy config; nothing was changed" ;;
+            # Before anything is switched: charon's crypto plugins implement every algorithm the
+            # partner's proposals need (a missing plugin package otherwise fails only at negotiation).
+            expect)
+                pvpn_wait_charon || pvpn_die "$partner: charon did not answer within 30 s; nothing was changed"
+                pvpn_charon_missing_algs "$partner" <"${staged[$i]}" || pvpn_die "$partner: charon cannot negotiate the configured proposals (see above); nothing was changed"
+                ;;
             nat) iptables-restore -w --test --noflush <"${staged[$i]}" || pvpn_die "iptables-restore rejected the new NAT rules; nothing was changed" ;;
             libreswan) pvpn_libreswan_check "${staged[$i]}" "${dests[$i]}" ;;
             libreswan-secrets) pvpn_libreswan_check_secrets "${staged[$i]}" "${dests[$i]}" ;;

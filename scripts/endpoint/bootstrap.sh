@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# partner-vpn bootstrap: prepares a fresh Ubuntu endpoint once (packages, forwarding, the boot
-# restore unit). Safe to re-run. Arguments: the stack mode (vpc-routing or classic-proxy), then
-# for an endpoint whose partner uses Libreswan: libreswan and the partner's IKE version (ikev1 or
-# ikev2). Without them the endpoint runs strongSwan.
+# partner-vpn bootstrap: prepares a fresh endpoint once (packages, forwarding, the boot restore
+# unit). Safe to re-run. Arguments: the stack mode (vpc-routing or classic-proxy), then words in
+# any order: the IPsec daemon (strongswan, the default, or libreswan), the partner's IKE version
+# (ikev1 or ikev2; Libreswan's global IKEv1 policy), and per strongSwan proposal
+# proposal=KIND:PROPOSAL:ALG,ALG,... (what charon's crypto plugins must implement; checked below).
 set -euo pipefail
 
-mode=${1:?usage: bootstrap MODE [strongswan | libreswan ikev1|ikev2]}
-daemon=${2:-strongswan}
-ike=${3:-ikev2}
-case $daemon:$ike in
-    strongswan:* | libreswan:ikev1 | libreswan:ikev2) ;;
-    *) echo "partner-vpn: unknown IPsec daemon or IKE version: $daemon $ike" >&2; exit 2 ;;
-esac
+mode=${1:?usage: bootstrap MODE [strongswan | libreswan] [ikev1 | ikev2] [proposal=KIND:PROPOSAL:ALGS ...]}
+shift
+daemon=strongswan
+ike=ikev2
+requirements=""
+for word in "$@"; do
+    case $word in
+        strongswan | libreswan) daemon=$word ;;
+        ikev1 | ikev2) ike=$word ;;
+        proposal=*:*:*) requirements+="proposal $(tr ':' ' ' <<<"${word#proposal=}")"$'\n' ;;
+        *) echo "partner-vpn: unknown bootstrap argument: $word" >&2; exit 2 ;;
+    esac
+done
 
 # The instance may still be running cloud-init (which also runs apt); wait for it.
 if command -v cloud-init >/dev/null 2>&1; then
@@ -20,7 +27,12 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 # conntrack: the apply drops connections pinned without source NAT (lib.sh pvpn_forget_unnated).
-packages=(charon-systemd strongswan-swanctl libcharon-extra-plugins iptables conntrack)
+# strongSwan: the daemon under systemd, its control tool, and the crypto plugins. libstrongswan
+# only Recommends libstrongswan-standard-plugins (openssl: ECP, curve25519, ChaCha20-Poly1305,
+# SHA-2, MODP; gcm; aesni), so --no-install-recommends would leave charon without them. Nothing
+# from libcharon-extra-plugins (forecast, farp, dhcp, ha, eap-radius, tnc, kernel-libipsec): a
+# production endpoint needs none of them, and each is one more thing loaded into charon.
+packages=(charon-systemd strongswan-swanctl libstrongswan-standard-plugins iptables conntrack)
 ipsec_unit=strongswan.service
 if [ "$daemon" = libreswan ]; then
     # libreswan conflicts with strongSwan's charon packages: apt removes them when switching.
@@ -101,6 +113,19 @@ if [ "$daemon" = libreswan ]; then
 else
     # charon-systemd's unit is strongswan.service on current Ubuntu, strongswan-swanctl.service on older.
     systemctl enable --now strongswan.service 2>/dev/null || systemctl enable --now strongswan-swanctl.service
+    # Fail here, loudly, if the installed charon cannot do an algorithm the partner's proposals use:
+    # every apply would be refused for it, and a tunnel would never negotiate.
+    answered=""
+    for _ in $(seq 1 30); do
+        swanctl --stats >/dev/null 2>&1 && { answered=1; break; }
+        sleep 1
+    done
+    [ -n "$answered" ] || { echo "partner-vpn: charon did not answer within 30 s after starting strongSwan" >&2; exit 1; }
+    # pvpn_charon_missing_algs: scripts/endpoint/charon.sh, which the renderer puts ahead of this file.
+    pvpn_charon_missing_algs bootstrap <<<"$requirements" || {
+        echo "partner-vpn: bootstrap failed: the installed strongSwan cannot negotiate the partner's proposals (above)" >&2
+        exit 1
+    }
 fi
 if [ "$mode" = classic-proxy ]; then
     systemctl enable nginx.service

@@ -88,20 +88,22 @@ pvpn_remove_nat() {
 
 # Load every connection and secret under /etc/swanctl. charon keeps established SAs whose config
 # did not change, starts children that are new, and unloads connections whose files are gone.
+# Then ask charon what it holds (charon.sh): swanctl exits 0 even when charon discarded a
+# connection, and even when a file has a syntax error (it then treats the config as empty and
+# UNLOADS every connection), and it warns about optional plugins that are not installed. So the
+# verdict is charon's list of connections and children, and swanctl's confirmation that it loaded
+# each expected connection this time (a rejected one leaves its previous version in place).
 pvpn_swanctl_load() {
-    local out
+    local out file
+    local -a expected=()
     if ! out=$(swanctl --load-all --noprompt 2>&1); then
         printf '%s\n' "$out" >&2
         return 1
     fi
-    # swanctl exits 0 even when charon discarded a connection, and even when a file has a syntax
-    # error (it then treats the config as empty and UNLOADS every connection); its output says so.
-    # A missing credential folder (/etc/swanctl/x509ocsp, ...) is reported as "opening directory
-    # ... failed" and is harmless: leave it out. Here-strings, not pipes: `grep -q` closing a pipe
-    # early under pipefail could hide a match.
-    local significant
-    significant=$(grep -v "^opening directory '.*' failed" <<<"$out" || true)
-    if grep -Eqi 'failed|invalid|discarded' <<<"$significant"; then
+    for file in "$PVPN_STATE_ROOT"/*/charon.expect; do
+        [ -f "$file" ] && expected+=("$file")
+    done
+    if ! pvpn_charon_verify_loaded "$out" "${expected[@]}"; then
         printf '%s\n' "$out" >&2
         return 1
     fi

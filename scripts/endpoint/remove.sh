@@ -14,7 +14,7 @@ pvpn_remove() {
         pvpn_log "$partner: generation ${applied:-none} is applied, not $generation; nothing removed"
         return 0
     fi
-    rm -f "/etc/swanctl/conf.d/partner-vpn-$partner.conf" "/etc/swanctl/conf.d/partner-vpn-$partner.secrets.conf"
+    rm -f "/etc/swanctl/conf.d/partner-vpn-$partner.conf" "/etc/swanctl/conf.d/partner-vpn-$partner.secrets.conf" "$state/charon.expect"
     pvpn_swanctl_load || pvpn_log "$partner: reloading strongSwan after removal reported errors"
     swanctl --terminate --ike "pvpn-$partner" --timeout 10 >/dev/null 2>&1 || true
     pvpn_remove_nat "$partner"

@@ -16,7 +16,7 @@ import { endpointPaths, removeCommand, renderApplyScript, swanctlChildName } fro
 import { BOOT_SCRIPT, REMOVE_SCRIPT } from "../../core/render/paths";
 import {
     CHARON, chainRules, classicTcpRaw, describeRun, DEV, modelOf, normalizeSave, parseListConns, readStackConfig, renderPartner,
-    requireRoot, requireTool, TEST_PSK, TestNode, withIke, withPartner, type RenderedPartner, type RunResult,
+    requireRoot, requireTool, TEST_PSK, TestNode, withPartner, type RenderedPartner, type RunResult,
 } from "./tools";
 
 const FOREIGN_POST = "-A POSTROUTING -o eth9 -j MASQUERADE";
@@ -81,6 +81,15 @@ function listening(node: TestNode): string[] {
 /** An apply script for files changed by `edit` (bypassing the renderers, e.g. to break one file). */
 function applyWith(r: RenderedPartner, edit: (f: RenderedFile) => RenderedFile, generation = "0badc0de0badc0de"): string {
     return renderApplyScript(r.partner, r.files.map(edit), generation);
+}
+
+/**
+ * An apply script whose swanctl.conf sets `key` to a value charon rejects (validation would refuse
+ * it, so it is written into the rendered file directly): charon's own refusal path.
+ */
+function withSwanctlValue(r: RenderedPartner, key: string, value: string): string {
+    const pattern = new RegExp(`^(\\s+${key} = ).*$`, "gm");
+    return applyWith(r, (f) => (f.path === endpointPaths("bigcorp").swanctlConf ? { ...f, content: f.content.replace(pattern, `$1${value}`) } : f));
 }
 
 function assertInstalled(node: TestNode, r: RenderedPartner): void {
@@ -160,8 +169,7 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
 
         it("a failing FIRST apply (bad proposal) leaves nothing installed or loaded", () => {
             const n = node as TestNode;
-            const bad = renderPartner(model, withIke(base.partner, { espProposals: ["aes256-bogus-modp2048"] }));
-            const r = apply(n, bad.apply);
+            const r = apply(n, withSwanctlValue(base, "esp_proposals", "aes256-bogus-modp2048"));
             expect(r.code).not.to.equal(0);
             expect(r.stderr).to.include("bigcorp: strongSwan rejected the new config; nothing was installed before, and what this apply installed was removed");
             const paths = endpointPaths("bigcorp");
@@ -238,8 +246,8 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
             const n = node as TestNode;
             const before = afterChange ?? snapshot(n);
             // Also drops a host, so that NAT and children would differ if the rollback missed anything.
-            const bad = renderPartner(model, withIke(withPartner(base.partner, { remoteHosts: [base.partner.remoteHosts[0]] }), { espProposals: ["aes256-bogus-modp2048"] }));
-            const r = apply(n, bad.apply);
+            const oneHost = renderPartner(model, withPartner(base.partner, { remoteHosts: [base.partner.remoteHosts[0]] }));
+            const r = apply(n, withSwanctlValue(oneHost, "esp_proposals", "aes256-bogus-modp2048"));
             expect(r.code).not.to.equal(0);
             expect(r.stderr).to.include("invalid value for: esp_proposals");
             expect(r.stderr).to.include("bigcorp: strongSwan rejected the new config; the previous config was restored and keeps serving");
@@ -414,8 +422,8 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
         it("a bad proposal FAILS and rolls back, nginx config included", () => {
             const n = node as TestNode;
             const before = snapshot(n);
-            const bad = renderPartner(model, withIke(base.partner, { ikeProposals: ["aes256-sha256-modp9999"] }));
-            const r = apply(n, bad.apply);
+            // Same hosts as before: only swanctl's confirmation tells the rejected load from the old conn.
+            const r = apply(n, withSwanctlValue(base, "proposals", "aes256-sha256-modp9999"));
             expect(r.code).not.to.equal(0);
             expect(r.stderr).to.include("invalid value for: proposals");
             expect(r.stderr).to.include("strongSwan rejected the new config; the previous config was restored");

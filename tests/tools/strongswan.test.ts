@@ -72,13 +72,16 @@ describe("tools: strongSwan loads the rendered swanctl files", function () {
                 ike = partner.ike;
             });
 
-            it("loads the connection and its secret (swanctl --load-all exits 0 and reports no failure)", () => {
+            it("loads the connection and its secret (swanctl --load-all exits 0 and reports no failure of the config)", () => {
                 const r = load(renderedFiles(partner));
                 expect(r.code, describeRun(["swanctl", "--load-all"], r)).to.equal(0);
                 expect(r.stdout).to.include("loaded ike secret 'ike-pvpn-bigcorp'");
                 expect(r.stdout).to.include("loaded connection 'pvpn-bigcorp'");
                 expect(r.stdout).to.include("successfully loaded 1 connections");
-                expect(`${r.stdout}\n${r.stderr}`).not.to.match(/failed|invalid|discarded/i);
+                // swanctl warns about every optional plugin that is not installed (the endpoint has
+                // none of libstrongswan-extra-plugins): that is about swanctl's own plugins, not the config.
+                const aboutConfig = `${r.stdout}\n${r.stderr}`.split("\n").filter((l) => !/^plugin '[a-z0-9-]+': failed to load - /.test(l));
+                expect(aboutConfig.join("\n")).not.to.match(/failed|invalid|discarded/i);
             });
 
             it("lists pvpn-bigcorp with its IKE version and one child per partner host", () => {
@@ -152,7 +155,7 @@ describe("tools: strongSwan loads the rendered swanctl files", function () {
             expect(r.stdout).to.include("loaded connection 'pvpn-bigcorp'");
         });
 
-        it("shows why pvpn_swanctl_load reads swanctl's output: a syntax error exits 0 and UNLOADS the connection", () => {
+        it("shows why pvpn_swanctl_load asks charon what it holds: a syntax error exits 0 and UNLOADS the connection", () => {
             expect(load(renderedFiles(dev)).code).to.equal(0);
             expect(listed().text.map((c) => c.name)).to.deep.equal(["pvpn-bigcorp"]);
             const text = renderSwanctl(dev, ADDRESSES).replace("        encap = yes\n", "        encap = yes\n        this is not a setting\n");
@@ -162,8 +165,8 @@ describe("tools: strongSwan loads the rendered swanctl files", function () {
             expect(r.stderr).to.include("invalid config file");
             expect(r.stdout).to.include("no connections found, 1 unloaded");
             expect(listed().text).to.deep.equal([]);
-            // The library's check catches it (see lib.sh: pvpn_swanctl_load greps for invalid/failed).
-            expect(`${r.stdout}\n${r.stderr}`).to.match(/invalid/);
+            // Only what charon lists tells (lib.sh pvpn_swanctl_load -> charon.sh pvpn_charon_verify_loaded,
+            // proven in charonChecks.test.ts): the exit code is 0 and the connection is gone.
             expect(load(renderedFiles(dev)).code).to.equal(0);
         });
 

@@ -555,10 +555,14 @@ export class TestNode {
         return this.run(["test", "-e", absPath]).code === 0;
     }
 
-    /** Starts charon in the node with the lab strongswan.conf; resolves once vici answers. */
-    async startCharon(): Promise<void> {
+    /**
+     * Starts charon in the node with the lab strongswan.conf; resolves once vici answers.
+     * `withoutPlugins` keeps those installed plugins from loading (an endpoint missing a package).
+     */
+    async startCharon(withoutPlugins: readonly string[] = []): Promise<void> {
         const conf = path.join(this.dir, "strongswan.conf");
-        fs.writeFileSync(conf, LAB_STRONGSWAN_CONF);
+        const disabled = withoutPlugins.map((p) => `        ${p} {\n            load = no\n        }\n`).join("");
+        fs.writeFileSync(conf, LAB_STRONGSWAN_CONF.replace("        kernel-libipsec {", `${disabled}        kernel-libipsec {`));
         const argv = this.argv(["env", `STRONGSWAN_CONF=${conf}`, CHARON]);
         const charon = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
         this.charon = charon;

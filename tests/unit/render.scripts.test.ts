@@ -48,8 +48,8 @@ const classic = once(() => modelOf(readStackConfig(DEV_CLASSIC)));
 
 describe("renderEndpointFiles", () => {
     const cases = [
-        { title: "vpc-routing", model: dev, suffixes: ["partner-vpn-bigcorp.conf", "partner-vpn-bigcorp.secrets.conf", "bigcorp/nat.rules", "partner-vpn-boot", "partner-vpn-remove"] },
-        { title: "classic-proxy", model: classic, suffixes: ["partner-vpn-bigcorp.conf", "partner-vpn-bigcorp.secrets.conf", "bigcorp/nat.rules", "nginx.conf", "partner-vpn-boot", "partner-vpn-remove"] },
+        { title: "vpc-routing", model: dev, suffixes: ["partner-vpn-bigcorp.conf", "partner-vpn-bigcorp.secrets.conf", "bigcorp/nat.rules", "bigcorp/charon.expect", "partner-vpn-boot", "partner-vpn-remove"] },
+        { title: "classic-proxy", model: classic, suffixes: ["partner-vpn-bigcorp.conf", "partner-vpn-bigcorp.secrets.conf", "bigcorp/nat.rules", "nginx.conf", "bigcorp/charon.expect", "partner-vpn-boot", "partner-vpn-remove"] },
     ];
     for (const c of cases) {
         it(`lists the ${c.title} files in a stable order with their modes, only the PSK file secret`, () => {
@@ -112,6 +112,7 @@ describe("renderApplyScript", () => {
                     "partner-vpn-bigcorp.secrets.conf": "secrets",
                     "nat.rules": "nat",
                     "nginx.conf": "nginx",
+                    "charon.expect": "expect",
                     "partner-vpn-boot": "helper",
                     "partner-vpn-remove": "helper",
                 };
