@@ -4,9 +4,10 @@
  * mount-namespace holder) while the push runs, and SIGKILLs the apply's `bash -s` (and everything
  * it started) the moment a chosen point is reached:
  * - "staged": every file of the push is in the /run stage folder, nothing switched yet;
- * - "switched": every file is installed but nothing reloaded. The lab has SIGSTOPped the node's
- *   charon beforehand, so the apply blocks in `swanctl --load-all` right after installing, and
- *   the kill lands there every time (charon is continued afterwards).
+ * - "switched": every file is installed but nothing reloaded. The lab SIGSTOPs the node's charon
+ *   the moment the apply's backup folder appears (its checks, which ask charon for its algorithms,
+ *   are done; the installs and `swanctl --load-all` follow), so the apply blocks in the load right
+ *   after installing, and the kill lands there (charon is continued afterwards).
  */
 import * as fs from "fs";
 import { EmbeddedFile, embeddedFiles } from "./applyScript";
@@ -86,7 +87,7 @@ export async function interruptedPush(s: StackSession, p: PartnerRun, cmd: Remot
     const state = `${root}/etc/partner-vpn/${p.plan.name}`;
     // The files this push changes (the others already have their content and prove nothing).
     const changing = files.filter((f) => readOr(`${root}${f.path}`, "\0absent") !== f.content);
-    if (point === "switched") process.kill(charon.process.pid, "SIGSTOP");
+    let charonStopped = false;
     try {
         const start = Date.now();
         const push = runPhase(s, `interrupted push (${point})`, cmd, "create");
@@ -95,6 +96,10 @@ export async function interruptedPush(s: StackSession, p: PartnerRun, cmd: Remot
         let killed: number[] = [];
         const observed: string[] = [];
         for (let i = 0; i < 20_000 && !done && Date.now() - start < 20_000; i++) {
+            if (point === "switched" && !charonStopped && fs.existsSync(`${state}/previous`)) {
+                process.kill(charon.process.pid, "SIGSTOP");
+                charonStopped = true;
+            }
             if (reached(point, root, files)) {
                 killed = applyProcessTree(mntNs);
                 for (const pid of killed) {
@@ -120,6 +125,6 @@ export async function interruptedPush(s: StackSession, p: PartnerRun, cmd: Remot
         if (killed.length === 0) throw new Error(`the push ended (exit ${result.code}) before reaching the "${point}" point; nothing was killed`);
         return { point, killedAfterMs, observed, killedPids: killed, result };
     } finally {
-        if (point === "switched") process.kill(charon.process.pid, "SIGCONT");
+        if (charonStopped) process.kill(charon.process.pid, "SIGCONT");
     }
 }
