@@ -19,6 +19,12 @@
  *   retransmit-timeout). Libreswan 5 moved to `keyexchange=` and dropped `dpdaction`: an AMI with
  *   Libreswan 5 needs this renderer changed; the apply's parser check stops a mismatch it reports
  *   before anything is switched.
+ * - Connection behaviour, the equivalent of the strongSwan choices in swanctl.ts: `auto=start`
+ *   (we initiate; the partner is asked to answer only), `keyingtries=%forever` (never give up,
+ *   written although it is Libreswan's default, because it is what the endpoint relies on),
+ *   `dpdaction=restart`, `negotiationshunt=hold` and `failureshunt=drop` (while no IPsec SA exists,
+ *   a packet towards the partner is held or dropped, never sent in clear text with the NAT EIP as
+ *   its source), and `replay-window=1024` for multi-core peers that reorder ESP packets.
  */
 import { cidrSlug, toCidr } from "../addresses";
 import { libreswanProposalList } from "../libreswanProposals";
@@ -62,9 +68,13 @@ function rekeyMargin(childLifetime: number): number {
     return childLifetime - Math.floor(childLifetime * 0.9);
 }
 
-/** IKEv1 declares the peer dead after `dpdtimeout` without an answer: 150 s (strongSwan's IKEv1 default), at least five probes. */
+/**
+ * IKEv1 declares the peer dead after `dpdtimeout` without an answer: three DPD intervals, as the
+ * strongSwan renderer does (tens of seconds, not the minutes of pluto's default), so a dead peer
+ * is restarted soon enough for the partner-outage goal.
+ */
 function ikev1DpdTimeout(dpdDelay: number): number {
-    return Math.max(150, 5 * dpdDelay);
+    return 3 * dpdDelay;
 }
 
 export function renderLibreswanConf(partner: PartnerModel, addresses: EndpointAddresses): string {
@@ -114,6 +124,10 @@ export function renderLibreswanConf(partner: PartnerModel, addresses: EndpointAd
             // Behind AWS's NAT the peer cannot detect NAT reliably on every device: force UDP 4500.
             "\tencapsulation=yes",
             ...(dpd > 0 ? [`\tdpddelay=${dpd}s`, ...(version === 1 ? [`\tdpdtimeout=${ikev1DpdTimeout(dpd)}s`] : []), "\tdpdaction=restart"] : []),
+            "\tkeyingtries=%forever",
+            "\tnegotiationshunt=hold",
+            "\tfailureshunt=drop",
+            "\treplay-window=1024",
             "\tauto=start",
         );
     }

@@ -517,7 +517,7 @@ describe("tools: pluto runs the rendered Libreswan apply, boot and remove script
             expect(s).to.match(/policy: IKEv1\+PSK\+ENCRYPT\+TUNNEL\+PFS\+UP\+/);
             expect(s).to.include("IKE algorithms: AES_CBC_256-HMAC_SHA1-MODP1536");
             expect(s).to.include("ESP algorithms: AES_CBC_256-HMAC_SHA1_96-MODP1536");
-            expect(s).to.include("dpd: active; action:restart; delay:30s; timeout:150s");
+            expect(s).to.include("dpd: active; action:restart; delay:30s; timeout:90s");
             await settle();
             expect((ep as PlutoNode).log).to.include(`loading secrets from "${SECRETS}"`);
             expect((ep as PlutoNode).log).not.to.match(/ERROR "\/etc\/ipsec\.d/);

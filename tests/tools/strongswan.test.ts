@@ -29,6 +29,10 @@ describe("tools: strongSwan loads the rendered swanctl files", function () {
         requireTool(this, "swanctl", CHARON);
         node = await TestNode.start("swan");
         await node.startCharon();
+        // kernel-libipsec refuses a trap policy unless an address of the local TS is local (the
+        // lab's quirk, see lab/README.md): put the NAT address on lo, as the lab's endpoint does.
+        node.runOk(["ip", "link", "set", "lo", "up"]);
+        node.runOk(["ip", "addr", "add", `${ADDRESSES.natIp}/32`, "dev", "lo"]);
     });
 
     after(async () => {
@@ -94,6 +98,18 @@ describe("tools: strongSwan loads the rendered swanctl files", function () {
                 for (const c of text[0].children) expect(c.header).to.match(/: TUNNEL, rekeying every \d+s/);
             });
 
+            it("installs a trap policy per child at load (start_action trap|start) and initiates at once", () => {
+                load(renderedFiles(partner));
+                const n = node as TestNode;
+                const pols = n.runOk(["swanctl", "--list-pols"]);
+                for (const host of partner.remoteHosts) {
+                    const child = swanctlChildName("bigcorp", host);
+                    expect(pols, child).to.match(new RegExp(`^pvpn-bigcorp/${child}, TUNNEL\\n  local:  ${ADDRESSES.natIp.replace(/\./g, "\\.")}/32\\n  remote: ${host.replace(/\./g, "\\.")}\\n`, "m"));
+                }
+                // `start`: charon is already trying to reach the (absent) gateway; keyingtries = 0 keeps it trying.
+                expect(n.runOk(["swanctl", "--list-sas"])).to.match(/^pvpn-bigcorp: #\d+, CONNECTING, IKEv\d/m);
+            });
+
             it("holds the rendered addresses, identities and lifetimes as charon parsed them", () => {
                 const { pretty } = listed();
                 const conn = pretty[0].sections["pvpn-bigcorp"];
@@ -101,6 +117,10 @@ describe("tools: strongSwan loads the rendered swanctl files", function () {
                 expect(conn.values.local_addrs).to.deep.equal([partner.privateIp]);
                 expect(conn.values.remote_addrs).to.deep.equal([partner.gatewayIp]);
                 expect(conn.values.rekey_time).to.equal(String(Math.floor(ike.ikeLifetime * 0.9)));
+                expect(conn.values.unique).to.equal("UNIQUE_REPLACE");
+                // IKEv1 DPD gives up after dpd_timeout; IKEv2 after the retransmissions (charon drop-in).
+                if (ike.version === 1 && ike.dpdDelay > 0) expect(conn.values.dpd_timeout).to.equal(String(3 * ike.dpdDelay));
+                else expect(conn.values.dpd_timeout ?? "0").to.equal("0");
                 expect(conn.sections["local-1"].values).to.include({ id: ADDRESSES.tunnelIp, class: "pre-shared key" });
                 expect(conn.sections["remote-1"].values).to.include({ id: partner.remoteId, class: "pre-shared key" });
                 for (const host of partner.remoteHosts) {

@@ -190,6 +190,10 @@ describe("renderLibreswanConf", () => {
                 encapsulation: "yes",
                 dpddelay: "30s",
                 dpdaction: "restart",
+                keyingtries: "%forever",
+                negotiationshunt: "hold",
+                failureshunt: "drop",
+                "replay-window": "1024",
                 auto: "start",
             });
         }
@@ -207,11 +211,11 @@ describe("renderLibreswanConf", () => {
         const v1 = parseConns(renderLibreswanConf(withIke(p0(), { version: 1, ikeProposals: ["aes256-sha1-modp1536"], espProposals: ["aes256-sha1"] }), ADDRESSES));
         const c = v1.get("pvpn-bigcorp-110-220-10-7-32");
         expect(c?.get("ikev2")).to.equal("no");
-        expect(c?.get("dpdtimeout")).to.equal("150s");
+        expect(c?.get("dpdtimeout")).to.equal("90s");
         expect(c?.get("pfs")).to.equal("no");
         expect(c?.get("ike")).to.equal("aes256-sha1;modp1536");
         expect(parseConns(renderLibreswanConf(p0(), ADDRESSES)).get("pvpn-bigcorp-110-220-10-7-32")?.has("dpdtimeout")).to.equal(false);
-        expect(parseConns(renderLibreswanConf(withIke(p0(), { version: 1, dpdDelay: 60 }), ADDRESSES)).get("pvpn-bigcorp-110-220-10-7-32")?.get("dpdtimeout")).to.equal("300s");
+        expect(parseConns(renderLibreswanConf(withIke(p0(), { version: 1, dpdDelay: 60 }), ADDRESSES)).get("pvpn-bigcorp-110-220-10-7-32")?.get("dpdtimeout")).to.equal("180s");
     });
 
     it("leaves DPD out when it is off, and rekeys each SA between 80% and 90% of its lifetime", () => {

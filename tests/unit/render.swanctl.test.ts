@@ -159,10 +159,25 @@ describe("renderSwanctl", () => {
         for (const l of lines) expect(l.trim()).to.equal("local_ts = 192.0.2.99/32");
     });
 
-    it("starts children on load and restarts them when the peer closes them", () => {
+    it("traps and starts children on load and restarts them when the peer closes them", () => {
         for (const name of children().order) {
-            expect(children().sections[name].values).to.include({ start_action: "start", close_action: "start" });
+            expect(children().sections[name].values).to.include({ start_action: "trap|start", close_action: "start" });
         }
+    });
+
+    for (const version of [1, 2] as const) {
+        it(`retries forever and keeps one IKE_SA per peer (IKEv${version})`, () => {
+            const c = conn(withIke(devPartner(), { version }));
+            expect(c.values.keyingtries).to.equal("0");
+            expect(c.values.unique).to.equal("replace");
+        });
+    }
+
+    it("declares an IKEv1 peer dead after three DPD intervals, and leaves IKEv2 to the retransmission timers", () => {
+        expect(conn(withIke(devPartner(), { version: 1, dpdDelay: 30 })).values.dpd_timeout).to.equal("90s");
+        expect(conn(withIke(devPartner(), { version: 1, dpdDelay: 10 })).values.dpd_timeout).to.equal("30s");
+        expect(conn(withIke(devPartner(), { version: 1, dpdDelay: 0 })).values).not.to.have.property("dpd_timeout");
+        expect(conn(withIke(devPartner(), { version: 2, dpdDelay: 30 })).values).not.to.have.property("dpd_timeout");
     });
 
     it("is deterministic", () => {
