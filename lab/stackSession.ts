@@ -8,7 +8,7 @@
  */
 import * as fs from "fs";
 import type { PartnerModel, StackModel } from "../core/model";
-import { swanctlChildName, swanctlConnectionName } from "../core/render";
+import { CHARON_DROP_IN, renderCharonSettings, swanctlChildName, swanctlConnectionName } from "../core/render";
 import { commandNamed, LabSecrets, programCommands, ProgramRun, RemoteCommand, replayPlan, ReplayStep, runRemote } from "./engine";
 import { RunResult } from "./exec";
 import { readNodeFile, runInNodeOk, writeNodeFile } from "./node";
@@ -201,9 +201,12 @@ async function provision(fixture: LabFixture, lab: Lab): Promise<StackSession> {
         if (cmd.name.endsWith("-bootstrap")) {
             const p = session.partners.find((x) => cmd.name === `${x.plan.name}-bootstrap`) as PartnerRun;
             const forward = (await runInNodeOk(p.lab.ep, ["sysctl", "-n", "net.ipv4.ip_forward"])).trim();
+            // The bootstrap's charon drop-in, the same rendered bytes, re-read by the running charon.
+            await writeNodeFile(p.lab.ep, CHARON_DROP_IN, renderCharonSettings(), "0644");
+            await runInNodeOk(p.lab.ep, ["swanctl", "--reload-settings"]);
             notes.push(
                 `${cmd.name} (\`${cmd.create}\`) SKIPPED: it installs packages with apt, waits for cloud-init and enables systemd units, none of which exist in a lab node. ` +
-                    `What the lab needs of it, the lab did itself: net.ipv4.ip_forward=${forward} on the endpoint node (set when the node was built); the packages are the host's; the boot unit's job is run by hand in the reboot check.`,
+                    `What the lab needs of it, the lab did itself: net.ipv4.ip_forward=${forward} on the endpoint node (set when the node was built); the bootstrap's charon drop-in (${CHARON_DROP_IN}, the same rendered bytes) written and re-read with swanctl --reload-settings; the packages are the host's; the boot unit's job is run by hand in the reboot check.`,
             );
             continue;
         }

@@ -13,6 +13,7 @@ export { renderNatRules, natChainNames } from "./nat";
 export { renderNginx } from "./nginx";
 export { renderApplyScript, renderBootstrapScript, renderBootHelper, renderRemoveHelper, applyCommand, bootstrapCommand, removeCommand } from "./scripts";
 export { endpointPaths } from "./paths";
+export { renderCharonSettings, CHARON_DROP_IN, RETRANSMIT, retransmitSequenceSeconds } from "./charonSettings";
 
 import { renderSwanctl } from "./swanctl";
 import { renderSwanctlSecrets } from "./swanctlSecrets";

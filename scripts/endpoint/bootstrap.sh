@@ -83,10 +83,20 @@ include /etc/ipsec.d/*.conf"
     chmod 0600 /etc/ipsec.secrets
     # strongSwan's partner files from before a switch (they hold the PSK).
     rm -f /etc/swanctl/conf.d/partner-vpn-*.conf
+    rm -f /etc/strongswan.d/partner-vpn.conf
 else
     # Libreswan's partner files and conn records from before a switch (the secrets hold the PSK).
     rm -f /etc/ipsec.d/partner-vpn-*.conf /etc/ipsec.d/partner-vpn-*.secrets
     rm -rf /etc/partner-vpn/*/libreswan
+    # charon settings the rendered connections rely on (replay window, retransmission timers that
+    # find a dead peer in tens of seconds, ...): core/render/charonSettings.ts fills this in.
+    charon_settings=$(cat <<'PVPN_CHARON_SETTINGS'
+PVPN_CHARON_SETTINGS
+)
+    [ -n "$charon_settings" ] || { echo "partner-vpn: this bootstrap carries no charon settings (render it with renderBootstrapScript)" >&2; exit 2; }
+    install -d -m 0755 /etc/strongswan.d
+    printf '%s\n' "$charon_settings" >/etc/strongswan.d/partner-vpn.conf.new
+    mv -f /etc/strongswan.d/partner-vpn.conf.new /etc/strongswan.d/partner-vpn.conf
 fi
 
 cat >/etc/systemd/system/partner-vpn-boot.service <<UNIT
@@ -121,6 +131,8 @@ else
         sleep 1
     done
     [ -n "$answered" ] || { echo "partner-vpn: charon did not answer within 30 s after starting strongSwan" >&2; exit 1; }
+    # A running charon re-reads strongswan.conf (and so the drop-in) without dropping any SA.
+    swanctl --reload-settings >/dev/null
     # pvpn_charon_missing_algs: scripts/endpoint/charon.sh, which the renderer puts ahead of this file.
     pvpn_charon_missing_algs bootstrap <<<"$requirements" || {
         echo "partner-vpn: bootstrap failed: the installed strongSwan cannot negotiate the partner's proposals (above)" >&2

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import type { RenderedFile } from "../../core/model";
 import {
     applyCommand, bootstrapCommand, contentHashes, endpointPaths, removeCommand, renderApplyScript, renderBootHelper,
-    renderBootstrapScript, renderEndpointFiles, renderRemoveHelper,
+    renderBootstrapScript, renderEndpointFiles, renderRemoveHelper, renderCharonSettings, CHARON_DROP_IN, RETRANSMIT, retransmitSequenceSeconds,
 } from "../../core/render";
 import { BOOT_SCRIPT, REMOVE_SCRIPT } from "../../core/render/paths";
 import { RenderError } from "../../core/render/safe";
@@ -264,5 +264,31 @@ describe("contentHashes", () => {
 
     it("never contains the key (hashes only)", () => {
         expect(JSON.stringify(hashes())).not.to.include(TEST_PSK);
+    });
+});
+
+describe("the charon drop-in (bootstrap)", () => {
+    it("is filled into the bootstrap's here-document, and only there", () => {
+        const text = renderBootstrapScript();
+        const settings = renderCharonSettings();
+        expect(text).to.include(`charon_settings=$(cat <<'PVPN_CHARON_SETTINGS'\n${settings}PVPN_CHARON_SETTINGS\n)`);
+        expect(text.split(settings)).to.have.length(2);
+        expect(text).to.include(CHARON_DROP_IN);
+    });
+
+    it("sizes the replay window for multi-core peers and keeps the configured selectors on a trap", () => {
+        const s = renderCharonSettings();
+        expect(s).to.match(/^ {4}replay_window = 1024$/m);
+        expect(s).to.match(/^ {4}ignore_acquire_ts = yes$/m);
+        expect(s).to.match(/^ {4}make_before_break = yes$/m);
+    });
+
+    it("finds an unanswered request failed in tens of seconds, not strongSwan's default 165 s", () => {
+        const s = renderCharonSettings();
+        expect(s).to.match(new RegExp(`^ {4}retransmit_timeout = ${RETRANSMIT.timeout}\\n {4}retransmit_base = ${RETRANSMIT.base}\\n {4}retransmit_tries = ${RETRANSMIT.tries}$`, "m"));
+        expect(retransmitSequenceSeconds({ timeout: 4, base: 1.8, tries: 5 })).to.be.closeTo(165.1, 0.1);
+        const ours = retransmitSequenceSeconds();
+        expect(ours).to.be.within(10, 40);
+        expect(ours).to.be.closeTo(26.4, 0.1);
     });
 });
