@@ -10,7 +10,8 @@ import type { PartnerModel, StackModel } from "../core/model";
 
 export interface SecurityGroupRule {
     readonly description: string;
-    readonly protocol: "tcp" | "udp" | "-1";
+    /** For icmp, fromPort is the ICMP type and toPort the code (AWS's convention). */
+    readonly protocol: "tcp" | "udp" | "icmp" | "-1";
     readonly fromPort: number;
     readonly toPort: number;
     readonly cidrBlocks?: readonly string[];
@@ -28,6 +29,11 @@ export function securityGroupRules(model: StackModel, partner: PartnerModel): Se
         { description: `IKE from ${partner.name}'s VPN gateway`, protocol: "udp", fromPort: 500, toPort: 500, cidrBlocks: gateway },
         { description: `IPsec NAT-T (ESP in UDP) from ${partner.name}'s VPN gateway`, protocol: "udp", fromPort: 4500, toPort: 4500, cidrBlocks: gateway },
     ];
+    // Path MTU discovery for the endpoint's own packets (its ESP-in-UDP packets, nginx's
+    // connections): "fragmentation needed" comes from whichever router on the internet path has
+    // the smaller MTU, so from any address. Only that one ICMP error (type 3, code 4) is admitted;
+    // tunnelled TCP is protected by the MSS clamp (core/render/mss.ts) whether or not it arrives.
+    ingress.push({ description: "ICMP fragmentation needed (path MTU discovery) from any router on the path", protocol: "icmp", fromPort: 3, toPort: 4, cidrBlocks: ["0.0.0.0/0"] });
     for (const cidr of model.endpoint.adminCidrs) {
         ingress.push({ description: `SSH from admin network ${cidr}`, protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: [cidr] });
     }

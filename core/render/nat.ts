@@ -7,11 +7,12 @@
  */
 import { cidrContains, toCidr } from "../addresses";
 import type { EndpointAddresses, InboundMappingModel, PartnerModel, StackModel } from "../model";
+import { INTERNET_PATH_MTU, mssFor } from "./mss";
 import { cidr, ipv4, label, port, RenderError } from "./safe";
 
-export function natChainNames(partner: string): { pre: string; post: string } {
+export function natChainNames(partner: string): { pre: string; post: string; mss: string } {
     const name = label("partner name", partner);
-    return { pre: `PVPN-${name}-PRE`, post: `PVPN-${name}-POST` };
+    return { pre: `PVPN-${name}-PRE`, post: `PVPN-${name}-POST`, mss: `PVPN-${name}-MSS` };
 }
 
 function protocolMatch(m: InboundMappingModel, portValue: number | undefined): string {
@@ -59,6 +60,32 @@ export function renderNatRules(model: StackModel, partner: PartnerModel, address
             }
         }
     }
-    lines.push("COMMIT", "");
+    lines.push("COMMIT", ...mssClampRules(partner), "");
     return lines.join("\n");
+}
+
+/**
+ * The mangle table part: one chain that lowers the MSS option of every SYN and SYN/ACK to or from
+ * a partner host (core/render/mss.ts says why and how much). The apply jumps to it from mangle
+ * PREROUTING and POSTROUTING, so it covers forwarded traffic, DNATed inbound connections and
+ * the endpoint's own (nginx's) connections alike. TCPMSS never raises an MSS.
+ */
+function mssClampRules(partner: PartnerModel): string[] {
+    const chain = natChainNames(partner.name).mss;
+    const sizing = mssFor(partner);
+    const syn = "-p tcp -m tcp --tcp-flags SYN,RST SYN";
+    const comment = `-m comment --comment "pvpn ${partner.name} mss"`;
+    const lines = [
+        `# MSS ${sizing.mss}: inner packets of at most ${sizing.innerMtu} bytes fit a ${INTERNET_PATH_MTU}-byte path in ESP over UDP (worst proposal: ${sizing.worstProposal})`,
+        "*mangle",
+        `:${chain} - [0:0]`,
+        `-F ${chain}`,
+    ];
+    for (const host of partner.remoteHosts) {
+        const h = cidr("remote host", toCidr(host));
+        lines.push(`-A ${chain} -s ${h} ${syn} ${comment} -j TCPMSS --set-mss ${sizing.mss}`);
+        lines.push(`-A ${chain} -d ${h} ${syn} ${comment} -j TCPMSS --set-mss ${sizing.mss}`);
+    }
+    lines.push("COMMIT");
+    return lines;
 }

@@ -62,6 +62,7 @@ pvpn_apply() {
     if [ -z "$changed" ] && [ "$(cat "$state/generation" 2>/dev/null)" = "$generation" ]; then
         pvpn_converge_unchanged "$partner" "$state" && {
             pvpn_log "$partner: unchanged (generation $generation)"
+            pvpn_child_status "$partner"
             return 0
         }
     fi
@@ -96,6 +97,38 @@ pvpn_apply() {
     mv -f "$state/generation.tmp" "$state/generation"
     rm -rf "$backup"
     pvpn_log "$partner: applied generation $generation"
+    pvpn_child_status "$partner"
+}
+
+# After an apply: wait (bounded, PVPN_CHILD_WAIT seconds in all, 20 by default) until every
+# CHILD_SA of the partner's connection is installed, then print one status line per child on
+# stdout: "up", or "waiting for the partner". A partner that is not ready yet does not fail the
+# apply: charon keeps initiating (keyingtries = 0) and the trap policies hold our traffic.
+# Libreswan partners: pluto's own status is not parsed here (see README).
+pvpn_child_status() {
+    local partner=$1 conn="pvpn-$1" wait=${PVPN_CHILD_WAIT:-20} children installed child waited=0
+    [ "${PVPN_IPSEC:-strongSwan}" = strongSwan ] || return 0
+    # Children of the loaded connection, from `swanctl --list-conns` ("  <child>: TUNNEL, ...").
+    children=$(swanctl --list-conns 2>/dev/null | awk -v c="$conn:" '$1 == c { on = 1; next } /^[^ ]/ { on = 0 } on && /^  [^ ]+: TUNNEL/ { sub(":", "", $1); print $1 }' || true)
+    [ -n "$children" ] || { printf 'partner-vpn: %s: no connection loaded\n' "$partner"; return 0; }
+    while :; do
+        installed=$(swanctl --list-sas --ike "$conn" 2>/dev/null | awk '/^  [^ ]+: #[0-9]+, reqid [0-9]+, INSTALLED,/ { sub(":", "", $1); print $1 }' | sort -u || true)
+        local missing=0
+        for child in $children; do
+            grep -qx "$child" <<<"$installed" || missing=1
+        done
+        [ "$missing" -eq 0 ] && break
+        [ "$waited" -lt "$wait" ] || break
+        sleep 1
+        waited=$((waited + 1))
+    done
+    for child in $children; do
+        if grep -qx "$child" <<<"$installed"; then
+            printf 'partner-vpn: %s child %s: up\n' "$partner" "$child"
+        else
+            printf 'partner-vpn: %s child %s: waiting for the partner (not established after %s s; the endpoint keeps trying and holds traffic until it is)\n' "$partner" "$child" "$waited"
+        fi
+    done
 }
 
 # Files are unchanged: re-assert the live state cheaply (a reboot without the boot unit, or a

@@ -40,6 +40,16 @@ pvpn_ensure_jumps() {
             iptables -w -t nat -I "$builtin" 1 -j "$(pvpn_chain "$partner" "$kind")" || return 1
         fi
     done
+    # The MSS clamp (mangle table, core/render/mss.ts) sees tunnelled TCP both ways: partner
+    # packets in PREROUTING, ours (forwarded, DNAT replies, nginx's own) in POSTROUTING.
+    local mss
+    mss=$(pvpn_chain "$partner" MSS)
+    iptables -w -t mangle -S "$mss" >/dev/null 2>&1 || return 0
+    for builtin in PREROUTING POSTROUTING; do
+        if ! iptables -w -t mangle -C "$builtin" -j "$mss" 2>/dev/null; then
+            iptables -w -t mangle -I "$builtin" 1 -j "$mss" || return 1
+        fi
+    done
 }
 
 # Replace the partner's two chains with the payload in one transaction, then ensure the jumps.
@@ -84,6 +94,15 @@ pvpn_remove_nat() {
         iptables -w -t nat -F "$chain" 2>/dev/null || true
         iptables -w -t nat -X "$chain" 2>/dev/null || true
     done
+    chain=$(pvpn_chain "$partner" MSS)
+    for builtin in PREROUTING POSTROUTING; do
+        tries=0
+        while [ "$tries" -lt 50 ] && iptables -w -t mangle -D "$builtin" -j "$chain" 2>/dev/null; do
+            tries=$((tries + 1))
+        done
+    done
+    iptables -w -t mangle -F "$chain" 2>/dev/null || true
+    iptables -w -t mangle -X "$chain" 2>/dev/null || true
 }
 
 # Load every connection and secret under /etc/swanctl. charon keeps established SAs whose config

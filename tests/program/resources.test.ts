@@ -23,6 +23,7 @@ describe("endpoint resources", () => {
         expect(rulesOf(sg, "ingress")).to.deep.equal([
             "udp:500-500 from 110.220.9.72/32",
             "udp:4500-4500 from 110.220.9.72/32",
+            "icmp:3-4 from 0.0.0.0/0",
             "tcp:22-22 from sg-0b1c2d3e4f5a60718",
             "-1:0-0 from 172.16.0.0/24",
         ]);
@@ -35,21 +36,22 @@ describe("endpoint resources", () => {
         expect(rulesOf(one(ev, T.sg, "bigcorp-sg").inputs, "ingress")).to.deep.equal([
             "udp:500-500 from 110.220.9.72/32",
             "udp:4500-4500 from 110.220.9.72/32",
+            "icmp:3-4 from 0.0.0.0/0",
             "tcp:22-22 from sg-0b1c2d3e4f5a60718",
             "tcp:8080-8080 from 172.16.0.0/24",
             "tcp:8081-8081 from 172.16.0.0/24",
         ]);
     });
 
-    it("no ingress from 0.0.0.0/0 unless adminCidrs asks for it, and then only SSH", async () => {
+    it("no ingress from 0.0.0.0/0 but ICMP fragmentation-needed, unless adminCidrs asks for it, and then only SSH", async () => {
         for (const file of ["Pulumi.dev.yaml", "Pulumi.dev-classic.yaml"]) {
             const ev = await evaluate(stackConfig(file));
-            for (const sg of byType(ev, T.sg)) expect(rulesOf(sg.inputs, "ingress").join("\n")).to.not.include("0.0.0.0/0");
+            for (const sg of byType(ev, T.sg)) expect(rulesOf(sg.inputs, "ingress").filter((r) => r.includes("0.0.0.0/0"))).to.deep.equal(["icmp:3-4 from 0.0.0.0/0"]);
         }
         const open = editConfig(stackConfig("Pulumi.dev.yaml"), (cfg) => { (cfg.endpoint as Record<string, unknown>).adminCidrs = ["0.0.0.0/0"]; });
         const ev = await evaluate(open);
         const world = rulesOf(one(ev, T.sg, "bigcorp-sg").inputs, "ingress").filter((r) => r.includes("0.0.0.0/0"));
-        expect(world).to.deep.equal(["tcp:22-22 from 0.0.0.0/0"]);
+        expect(world).to.deep.equal(["icmp:3-4 from 0.0.0.0/0", "tcp:22-22 from 0.0.0.0/0"]);
     });
 
     it("security group rules as a pure function: table of modes and access settings", () => {

@@ -5,8 +5,9 @@
  */
 import { expect } from "chai";
 import { natChainNames, renderNatRules } from "../../core/render";
+import { mssFor } from "../../core/render/mss";
 import {
-    ADDRESSES, classicTcpRaw, DEV, DEV_CLASSIC, editFirstPartner, inboundPortsRaw, modelOf, readStackConfig, type RawStack,
+    ADDRESSES, classicTcpRaw, DEV, DEV_CLASSIC, editFirstPartner, inboundPortsRaw, modelOf, readStackConfig, withIke, type RawStack,
 } from "../tools/tools";
 
 const snat = (src: string, dst: string) => `-A PVPN-bigcorp-POST -s ${src} -d ${dst} -m comment --comment "pvpn bigcorp snat" -j SNAT --to-source 192.0.2.23`;
@@ -107,7 +108,7 @@ const cases: NatCase[] = [
 
 describe("renderNatRules", () => {
     it("names the partner's chains PVPN-<name>-PRE/POST", () => {
-        expect(natChainNames("bigcorp")).to.deep.equal({ pre: "PVPN-bigcorp-PRE", post: "PVPN-bigcorp-POST" });
+        expect(natChainNames("bigcorp")).to.deep.equal({ pre: "PVPN-bigcorp-PRE", post: "PVPN-bigcorp-POST", mss: "PVPN-bigcorp-MSS" });
         // The longest partner name still fits iptables' 28-character chain names.
         expect(natChainNames("a23456789012345678").post).to.have.length.at.most(28);
     });
@@ -128,7 +129,7 @@ describe("renderNatRules", () => {
             });
 
             it("touches only the partner's own chains in the nat table, in one transaction", () => {
-                const significant = lines.filter((l) => l !== "" && !l.startsWith("#"));
+                const significant = lines.slice(0, lines.indexOf("COMMIT") + 1).filter((l) => l !== "" && !l.startsWith("#"));
                 expect(significant[0]).to.equal("*nat");
                 expect(significant[significant.length - 1]).to.equal("COMMIT");
                 expect(significant.filter((l) => l.startsWith("*"))).to.deep.equal(["*nat"]);
@@ -163,4 +164,45 @@ describe("renderNatRules", () => {
         const model = modelOf(classicTcpRaw());
         expect(renderNatRules(model, model.partners[0], ADDRESSES)).to.equal(renderNatRules(model, model.partners[0], ADDRESSES));
     });
+});
+
+describe("renderNatRules: the MSS clamp (mangle table)", () => {
+    const model = () => modelOf(readStackConfig(DEV));
+    const mangle = (text: string) => text.slice(text.indexOf("*mangle"));
+
+    it("clamps SYNs to and from every partner host in the partner's own mangle chain, after the nat transaction", () => {
+        const m = model();
+        const text = renderNatRules(m, m.partners[0], ADDRESSES);
+        const part = mangle(text).split("\n").filter((l) => l !== "");
+        const mss = mssFor(m.partners[0]).mss;
+        expect(part.slice(0, 3)).to.deep.equal(["*mangle", ":PVPN-bigcorp-MSS - [0:0]", "-F PVPN-bigcorp-MSS"]);
+        expect(part[part.length - 1]).to.equal("COMMIT");
+        const rules = part.filter((l) => l.startsWith("-A "));
+        expect(rules).to.have.length(2 * m.partners[0].remoteHosts.length);
+        for (const host of m.partners[0].remoteHosts) {
+            for (const dir of ["-s", "-d"]) {
+                expect(rules).to.include(`-A PVPN-bigcorp-MSS ${dir} ${host} -p tcp -m tcp --tcp-flags SYN,RST SYN -m comment --comment "pvpn bigcorp mss" -j TCPMSS --set-mss ${mss}`);
+            }
+        }
+        expect(mangle(text)).not.to.match(/PREROUTING|POSTROUTING|FORWARD|OUTPUT|-X|-D |-I /);
+    });
+
+    const sizes: { esp: string[]; mss: number }[] = [
+        // 1500 - 20 IP - 8 UDP - 8 ESP - 16 IV - 16 ICV = 1432 -> 1424 in 16-byte blocks - 2 trailer = 1422 inner, - 40 = 1382
+        { esp: ["aes256-sha256-modp2048"], mss: 1382 },
+        // AEAD: 8-byte IV, 16-byte ICV, 4-byte alignment: 1500 - 36 - 8 - 16 = 1440 - 2 = 1438, - 40
+        { esp: ["aes256gcm16-modp2048"], mss: 1398 },
+        // sha512's 32-byte ICV: 1500 - 36 - 16 - 32 = 1416 -> 1408 - 2 = 1406, - 40
+        { esp: ["aes128-sha512"], mss: 1366 },
+        // the worst proposal of the list sets the clamp
+        // (sha384: 1500 - 36 - 16 - 24 = 1424, already a multiple of 16: 1422 inner)
+        { esp: ["aes256gcm16", "aes256-sha384"], mss: 1382 },
+    ];
+    for (const c of sizes) {
+        it(`sizes the clamp from the proposals' real overhead: ${c.esp.join(", ")} -> ${c.mss}`, () => {
+            const p = withIke(model().partners[0], { espProposals: c.esp });
+            expect(mssFor(p).mss).to.equal(c.mss);
+            expect(renderNatRules(model(), p, ADDRESSES)).to.include(`--set-mss ${c.mss}`);
+        });
+    }
 });

@@ -1,0 +1,162 @@
+/**
+ * The MSS clamp of the rendered payload, applied for real by the endpoint library
+ * (pvpn_restore_nat) in a throwaway `pvt-` endpoint namespace between an "instance" and a
+ * "partner host" namespace, every link at EC2's 9001 bytes (no IPsec here: the lab's
+ * large-packets check carries the traffic through the tunnel). Each connection's MSS is read
+ * from the kernel with `ss -tin` on both ends: without the clamp a 9001-byte path gives ~8949,
+ * with it neither end may send more than the clamp. Covers every direction of tunnelled TCP:
+ * forwarded (ours to the partner), DNAT inbound (the partner's to our instance) and the
+ * endpoint's own connections (nginx's).
+ */
+import { expect } from "chai";
+import { spawn, type ChildProcess } from "child_process";
+import * as path from "path";
+import { mssFor } from "../../core/render/mss";
+import { describeRun, REPO_ROOT, renderPartner, requireRoot, requireTool, stackVariants, TestNetns, TestNode, type RenderedPartner } from "./tools";
+
+const LIB = path.join(REPO_ROOT, "scripts", "endpoint", "lib.sh");
+const PAYLOAD = "/run/pvt/nat.rules";
+const MTU = "9001";
+
+interface Ns { argv(cmd: readonly string[]): string[]; runOk(cmd: readonly string[]): string; run(cmd: readonly string[]): { code: number | null; stdout: string; stderr: string } }
+
+/** The send MSS of the one established connection matching `filter` in `ns` (ss's `mss:`). */
+function mssOf(ns: Ns, filter: string): number {
+    const out = ns.runOk(["bash", "-c", `ss -tinH state established ${filter}`]);
+    const m = /\bmss:(\d+)/.exec(out);
+    if (!m) throw new Error(`no established connection (${filter}) in ss output: ${out}`);
+    return Number(m[1]);
+}
+
+async function waitListening(ns: Ns, port: number): Promise<void> {
+    for (let i = 0; i < 50; i++) {
+        if (ns.runOk(["ss", "-tlnH", `sport = :${port}`]).trim() !== "") return;
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`nothing listens on ${port}`);
+}
+
+/** A TCP connection held open for a few seconds: server in `server`, client (optionally bound) in `client`. */
+async function connect(server: Ns, listen: string, port: number, client: Ns, dst: string, bind?: string): Promise<{ stop: () => void }> {
+    const procs: ChildProcess[] = [];
+    const s = server.argv(["timeout", "10", "socat", `TCP-LISTEN:${port},bind=${listen},reuseaddr`, "EXEC:sleep 6"]);
+    procs.push(spawn(s[0], s.slice(1), { stdio: "ignore" }));
+    await waitListening(server, port);
+    const c = client.argv(["timeout", "10", "socat", `TCP:${dst}:${port}${bind ? `,bind=${bind}` : ""}`, "EXEC:sleep 6"]);
+    procs.push(spawn(c[0], c.slice(1), { stdio: "ignore" }));
+    for (let i = 0; i < 50; i++) {
+        if (client.runOk(["ss", "-tnH", "state", "established", `dport = :${port}`]).trim() !== "") break;
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    return { stop: () => procs.forEach((p) => p.kill("SIGKILL")) };
+}
+
+describe("tools: the MSS clamp, applied with iptables between 9001-byte links", function () {
+    this.timeout(120_000);
+    const variant = stackVariants()[0];
+    let rendered!: RenderedPartner;
+    let ep: TestNode | undefined;
+    let inst: TestNetns | undefined;
+    let host: TestNetns | undefined;
+    let clamp = 0;
+    let partnerHost = "";
+    let natIp = "";
+    let inbound!: { port: number; target: string; targetPort: number };
+
+    before(async function () {
+        requireRoot(this);
+        requireTool(this, "iptables", "iptables-restore", "ss", "socat", "bash");
+        rendered = renderPartner(variant.model);
+        const p = rendered.partner;
+        clamp = mssFor(p).mss;
+        partnerHost = p.remoteHosts[0].replace(/\/32$/, "");
+        natIp = /--to-source (\S+)/.exec(rendered.file("/nat.rules").content)?.[1] ?? "";
+        // The dev stack's second mapping: NAT IP tcp/port -> target:targetPort (or all ports).
+        const m = p.inbound.find((x) => x.from.some((f) => f.replace(/\/32$/, "") === partnerHost)) ?? p.inbound[0];
+        inbound = { port: m.port ?? 8080, target: m.target, targetPort: m.targetPort ?? m.port ?? 8080 };
+
+        ep = await TestNode.start("mss-ep");
+        inst = new TestNetns("mss-inst");
+        host = new TestNetns("mss-host");
+        // Links created inside the namespaces, never in the root one.
+        inst.runOk(["ip", "link", "add", "eth0", "mtu", MTU, "type", "veth", "peer", "name", "lan", "netns", ep.netns.name, "mtu", MTU]);
+        host.runOk(["ip", "link", "add", "eth0", "mtu", MTU, "type", "veth", "peer", "name", "wan", "netns", ep.netns.name, "mtu", MTU]);
+        ep.runOk(["ip", "addr", "add", `${p.privateIp}/24`, "dev", "lan"]);
+        ep.runOk(["ip", "addr", "add", "198.51.100.1/24", "dev", "wan"]);
+        for (const l of ["lan", "wan"]) ep.runOk(["ip", "link", "set", l, "up"]);
+        ep.runOk(["ip", "route", "add", `${partnerHost}/32`, "via", "198.51.100.2"]);
+        ep.runOk(["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        inst.runOk(["ip", "addr", "add", `${inbound.target}/24`, "dev", "eth0"]);
+        inst.runOk(["ip", "link", "set", "eth0", "up"]);
+        inst.runOk(["ip", "route", "add", "default", "via", p.privateIp]);
+        host.runOk(["ip", "addr", "add", "198.51.100.2/24", "dev", "eth0"]);
+        host.runOk(["ip", "link", "set", "eth0", "up"]);
+        host.addLoAddress(`${partnerHost}/32`);
+        host.runOk(["ip", "route", "add", "default", "via", "198.51.100.1"]);
+        ep.writeFile(PAYLOAD, rendered.file("/nat.rules").content);
+        const r = ep.run(["bash", "-c", `source "$1"; pvpn_restore_nat bigcorp ${PAYLOAD}`, "bash", LIB]);
+        expect(r.code, describeRun(["pvpn_restore_nat"], r)).to.equal(0);
+    });
+
+    after(() => {
+        ep?.destroy();
+        inst?.destroy();
+        host?.destroy();
+    });
+
+    it("sizes the clamp below what a 1500-byte path carries in ESP over UDP", () => {
+        expect(clamp).to.be.within(1300, 1460 - 70);
+    });
+
+    it("jumps to the clamp from mangle PREROUTING and POSTROUTING, once", () => {
+        const again = (ep as TestNode).run(["bash", "-c", `source "$1"; pvpn_restore_nat bigcorp ${PAYLOAD}`, "bash", LIB]);
+        expect(again.code).to.equal(0);
+        const save = (ep as TestNode).runOk(["iptables-save", "-t", "mangle"]);
+        expect(save.split("\n").filter((l) => l === "-A PREROUTING -j PVPN-bigcorp-MSS")).to.have.length(1);
+        expect(save.split("\n").filter((l) => l === "-A POSTROUTING -j PVPN-bigcorp-MSS")).to.have.length(1);
+    });
+
+    /** ss reports the send MSS net of TCP options (timestamps: 12 bytes). */
+    const clamped = (mss: number) => expect(mss).to.be.within(clamp - 40, clamp);
+
+    it("forwarded: our instance to the partner host, both ends send at most the clamp", async () => {
+        const c = await connect(host as TestNetns, partnerHost, 7001, inst as TestNetns, partnerHost);
+        try {
+            clamped(mssOf(inst as TestNetns, `dst ${partnerHost}`));
+            clamped(mssOf(host as TestNetns, `src ${partnerHost}`));
+        } finally { c.stop(); }
+    });
+
+    it("DNAT inbound: the partner host to our NAT address, both ends send at most the clamp", async () => {
+        const c = await connect(inst as TestNetns, inbound.target, inbound.targetPort, host as TestNetns, natIp, partnerHost);
+        try {
+            clamped(mssOf(host as TestNetns, `dst ${natIp}`));
+            clamped(mssOf(inst as TestNetns, `src ${inbound.target}`));
+        } finally { c.stop(); }
+    });
+
+    it("the endpoint's own connection (nginx's): both ends send at most the clamp", async () => {
+        const c = await connect(host as TestNetns, partnerHost, 7002, ep as TestNode, partnerHost);
+        try {
+            clamped(mssOf(ep as TestNode, `dst ${partnerHost}`));
+            clamped(mssOf(host as TestNetns, `src ${partnerHost}`));
+        } finally { c.stop(); }
+    });
+
+    it("negative control: with the clamp chain flushed, the same connection sends ~8949-byte segments", async () => {
+        (ep as TestNode).runOk(["iptables", "-t", "mangle", "-F", "PVPN-bigcorp-MSS"]);
+        try {
+            const c = await connect(host as TestNetns, partnerHost, 7003, inst as TestNetns, partnerHost);
+            try {
+                expect(mssOf(inst as TestNetns, `dst ${partnerHost}`)).to.be.above(8000);
+            } finally { c.stop(); }
+        } finally {
+            (ep as TestNode).runOk(["bash", "-c", `source "$1"; pvpn_restore_nat bigcorp ${PAYLOAD}`, "bash", LIB]);
+        }
+    });
+
+    it("pvpn_remove_nat removes the clamp chain and its jumps", () => {
+        (ep as TestNode).runOk(["bash", "-c", `source "$1"; pvpn_remove_nat bigcorp`, "bash", LIB]);
+        expect((ep as TestNode).runOk(["iptables-save", "-t", "mangle"])).not.to.include("PVPN-bigcorp-MSS");
+    });
+});
