@@ -8,6 +8,7 @@ import { handoffFor } from "../components/partnerVpn";
 import { PSK_MAX_LENGTH, PSK_MIN_LENGTH } from "../core/secrets";
 import type { PartnerModel, StackModel } from "../core/model";
 import { spellProposal } from "./algorithmNames";
+import { mirrorLines } from "./handoffMirror";
 import type { PartnerPlan, PlannedAddress } from "./types";
 
 /** 28800 -> "28800 s (8 h)", 5400 -> "5400 s (1 h 30 min)". */
@@ -98,11 +99,12 @@ export function handoffSheet(model: StackModel, partner: PartnerModel, plan: Par
         `- Lifetime: ${duration(h.childLifetimeSeconds)}`,
         "- Traffic selectors: one pair per entry of your encryption domain, each with our NAT address /32 on our side",
         "  (configure them as separate selectors / proxy IDs, not one supernet).",
-        "- We bring the tunnel up and keep it up; your side may initiate as well.",
+        "- We bring the tunnel up and keep it up; please let your side answer only (see *What your side must mirror*).",
         partner.ipsecDaemon === "libreswan"
             ? "- We rekey before each lifetime ends (the IPsec SAs at 80% to 90% of theirs); please configure the same lifetimes."
             : "- We rekey at 90% of each lifetime; please configure the same lifetimes.",
         "",
+        ...mirrorLines(partner),
         "## Traffic",
         "",
         ...trafficLines(model, partner, natShown),

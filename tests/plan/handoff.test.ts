@@ -25,6 +25,20 @@ describe("plan --handoff", () => {
         expect(duration(5400)).to.equal("5400 s (1 h 30 min)");
     });
 
+    it("states what the partner must mirror (initiator, DPD, PFS, lifetimes, MSS, one SA per pair) in four vendors' terms", async () => {
+        const sheet = await sheetFor(stackText("dev"));
+        expect(sheet).to.include("| Who initiates | we initiate every tunnel and every rekey | answer only (responder)");
+        expect(sheet).to.include("| Dead peer detection | on, every 30 s |");
+        expect(sheet).to.include("| PFS (phase 2) | yes: modp2048 |");
+        expect(sheet).to.include("| Lifetimes | IKE 28800 s, IPsec 3600 s (we rekey at 90%) |");
+        // aes256-sha256 on a 1500-byte path: 1422-byte inner packets (core/render/mss.ts).
+        expect(sheet).to.include("| TCP MSS | clamped to 1382 on our gateway, both directions | clamp to 1382 or lower");
+        expect(sheet).to.include("one SA per pair, no supernet");
+        for (const vendor of ["Cisco ASA", "Palo Alto Networks", "Fortinet FortiGate", "Check Point"]) expect(sheet).to.include(`**${vendor}**`);
+        expect(sheet).to.include("set connection-type answer-only");
+        expect(sheet).not.to.include("your side may initiate as well");
+    });
+
     it("holds the partner's values from the stack file and points to the outputs for unknown addresses", async () => {
         const sheet = await sheetFor(stackText("dev"));
         expect(sheet).to.match(/^# IPsec VPN handoff: bigcorp$/m);
