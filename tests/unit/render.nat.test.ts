@@ -197,6 +197,8 @@ describe("renderNatRules: the MSS clamp (mangle table)", () => {
         // the worst proposal of the list sets the clamp
         // (sha384: 1500 - 36 - 16 - 24 = 1424, already a multiple of 16: 1422 inner)
         { esp: ["aes256gcm16", "aes256-sha384"], mss: 1382 },
+        // a proposal validation would refuse still renders, sized for the largest overhead (CBC, sha512)
+        { esp: ["aes256-bogus-modp2048"], mss: 1366 },
     ];
     for (const c of sizes) {
         it(`sizes the clamp from the proposals' real overhead: ${c.esp.join(", ")} -> ${c.mss}`, () => {
