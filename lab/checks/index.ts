@@ -8,6 +8,7 @@ import { naiveChangeCheck, zeroDowntimeCheck } from "./changes";
 import { negativeControlCheck, trafficCheck, tunnelsCheck } from "./connectivity";
 import { badNginxPushCheck, badStrongswanPushCheck, idempotenceCheck } from "./pushes";
 import { interruptedStagedCheck, interruptedSwitchedCheck, rebootCheck, removalCheck } from "./recovery";
+import { ourRestartCheck, partnerOutageCheck, partnerRestartCheck } from "./resilience";
 import { secretsCheck } from "./secrets";
 
 export const LAB_CHECKS: readonly CheckDefinition<StackSession>[] = [
@@ -22,6 +23,9 @@ export const LAB_CHECKS: readonly CheckDefinition<StackSession>[] = [
     interruptedStagedCheck,
     interruptedSwitchedCheck,
     rebootCheck,
+    ourRestartCheck,
+    partnerRestartCheck,
+    partnerOutageCheck,
     secretsCheck,
     removalCheck,
 ];

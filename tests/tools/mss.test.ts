@@ -122,24 +122,24 @@ describe("tools: the MSS clamp, applied with iptables between 9001-byte links", 
     it("forwarded: our instance to the partner host, both ends send at most the clamp", async () => {
         const c = await connect(host as TestNetns, partnerHost, 7001, inst as TestNetns, partnerHost);
         try {
-            clamped(mssOf(inst as TestNetns, `dst ${partnerHost}`));
-            clamped(mssOf(host as TestNetns, `src ${partnerHost}`));
+            clamped(mssOf(inst as TestNetns, `dst ${partnerHost}:7001`));
+            clamped(mssOf(host as TestNetns, `src ${partnerHost}:7001`));
         } finally { c.stop(); }
     });
 
     it("DNAT inbound: the partner host to our NAT address, both ends send at most the clamp", async () => {
         const c = await connect(inst as TestNetns, inbound.target, inbound.targetPort, host as TestNetns, natIp, partnerHost);
         try {
-            clamped(mssOf(host as TestNetns, `dst ${natIp}`));
-            clamped(mssOf(inst as TestNetns, `src ${inbound.target}`));
+            clamped(mssOf(host as TestNetns, `dst ${natIp}:${inbound.targetPort}`));
+            clamped(mssOf(inst as TestNetns, `src ${inbound.target}:${inbound.targetPort}`));
         } finally { c.stop(); }
     });
 
     it("the endpoint's own connection (nginx's): both ends send at most the clamp", async () => {
         const c = await connect(host as TestNetns, partnerHost, 7002, ep as TestNode, partnerHost);
         try {
-            clamped(mssOf(ep as TestNode, `dst ${partnerHost}`));
-            clamped(mssOf(host as TestNetns, `src ${partnerHost}`));
+            clamped(mssOf(ep as TestNode, `dst ${partnerHost}:7002`));
+            clamped(mssOf(host as TestNetns, `src ${partnerHost}:7002`));
         } finally { c.stop(); }
     });
 
@@ -148,7 +148,8 @@ describe("tools: the MSS clamp, applied with iptables between 9001-byte links", 
         try {
             const c = await connect(host as TestNetns, partnerHost, 7003, inst as TestNetns, partnerHost);
             try {
-                expect(mssOf(inst as TestNetns, `dst ${partnerHost}`)).to.be.above(8000);
+                // Port-specific: an earlier test's connection may still be closing.
+                expect(mssOf(inst as TestNetns, `dst ${partnerHost}:7003`)).to.be.above(8000);
             } finally { c.stop(); }
         } finally {
             (ep as TestNode).runOk(["bash", "-c", `source "$1"; pvpn_restore_nat bigcorp ${PAYLOAD}`, "bash", LIB]);
