@@ -3,7 +3,7 @@
  * namespace. Every field is checked by `validateStackConfig` (core/validate.ts); this file is the
  * reference for names, meanings and defaults, and README's config reference mirrors it.
  *
- * Plain keys: `mode`, `network`, `endpoint`, `partners`, `allowDocumentationAddresses`.
+ * Plain keys: `mode`, `network`, `endpoint`, `partners`, `monitoring`, `allowDocumentationAddresses`.
  * Secret keys (set with `pulumi config set --secret`): `psks` (an object: partner name -> PSK)
  * and `sshPrivateKey`. The partner list itself stays plain so `pulumi preview --diff` shows it.
  */
@@ -14,6 +14,7 @@ export const CONFIG_KEYS = {
     network: "network",
     endpoint: "endpoint",
     partners: "partners",
+    monitoring: "monitoring",
     allowDocumentationAddresses: "allowDocumentationAddresses",
     psks: "psks",
     sshPrivateKey: "sshPrivateKey",
@@ -143,6 +144,28 @@ export interface PartnerConfig {
     ipsecDaemon?: "strongswan" | "libreswan";
 }
 
+/**
+ * Health metrics and alarms (stack-wide). Each endpoint publishes in the CloudWatch namespace
+ * `PartnerVpn` with an instance role allowed nothing else; the program creates the alarms.
+ */
+export interface MonitoringConfig {
+    /** Seconds between the endpoint's publisher runs, and the alarms' period: 10, 30 (high
+     *  resolution, billed as such) or a multiple of 60 up to 3600. Default `60`. */
+    periodSeconds?: number;
+    /** Consecutive periods a tunnel (any child) must be down, or silent, before its alarm fires,
+     *  1..60. Default `3`. */
+    tunnelDownPeriods?: number;
+    /** Consecutive minutes EC2's system status check must fail before the instance is recovered
+     *  on new hardware, 1..60. Default `2`. */
+    statusCheckPeriods?: number;
+    /** An existing SNS topic (`arn:aws:sns:...`) that receives every alarm and its recovery.
+     *  Default: none. Not together with `createAlarmTopic`. */
+    alarmTopicArn?: string;
+    /** Create one SNS topic for the stack that receives every alarm (subscribe to it yourself).
+     *  Default `false`. */
+    createAlarmTopic?: boolean;
+}
+
 export interface StackConfig {
     /** `vpc-routing` or `classic-proxy`. Required. */
     mode: string;
@@ -151,6 +174,8 @@ export interface StackConfig {
     endpoint?: EndpointConfig;
     /** One entry per partner. Required, at least one. */
     partners: PartnerConfig[];
+    /** Metrics and alarms. Default: all defaults (publishing every 60 s, alarms without a topic). */
+    monitoring?: MonitoringConfig;
     /** Lab and test switch: accept documentation ranges where public addresses are required. Default `false`. */
     allowDocumentationAddresses?: boolean;
 }
@@ -171,6 +196,9 @@ export const DEFAULTS = {
     childLifetime: 3600,
     dpdDelay: 30,
     httpRemotePort: 80,
+    metricsPeriodSeconds: 60,
+    tunnelDownPeriods: 3,
+    statusCheckPeriods: 2,
 } as const;
 
 /** Ports the endpoint itself uses; a proxy may not listen on them. */

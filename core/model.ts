@@ -108,11 +108,21 @@ export interface PartnerModel {
     readonly ipsecDaemon: IpsecDaemon;
 }
 
+/** Health metrics and alarms; see MonitoringConfig for the meaning of each field. */
+export interface MonitoringModel {
+    readonly periodSeconds: number;
+    readonly tunnelDownPeriods: number;
+    readonly statusCheckPeriods: number;
+    /** Where alarms go: nowhere, an existing topic, or a topic the stack creates. */
+    readonly alarmTopic: { readonly kind: "none" } | { readonly kind: "existing"; readonly arn: string } | { readonly kind: "create" };
+}
+
 export interface StackModel {
     readonly mode: Mode;
     readonly network: NetworkModel;
     readonly endpoint: EndpointModel;
     readonly partners: readonly PartnerModel[];
+    readonly monitoring: MonitoringModel;
 }
 
 /** Secret material, kept apart from the model so that the model can be printed and diffed. */

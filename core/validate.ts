@@ -15,6 +15,7 @@ import type {
     BastionModel, EndpointModel, IkeModel, InboundMappingModel, IpsecDaemon, Mode, NetworkModel,
     PartnerModel, ProxyModel, StackModel,
 } from "./model";
+import { readMonitoring } from "./monitoring";
 import { validatePartnerSecrets } from "./secrets";
 
 export type { ValidationIssue } from "./fields";
@@ -41,7 +42,7 @@ const MISPLACED_SECRET_KEYS = ["psk", "psks", "secret", "presharedkey", "preshar
 const MODES: readonly Mode[] = ["vpc-routing", "classic-proxy"];
 const DAEMONS: readonly IpsecDaemon[] = ["strongswan", "libreswan"];
 
-export const TOP_LEVEL_KEYS = ["mode", "network", "endpoint", "partners", "allowDocumentationAddresses"] as const;
+export const TOP_LEVEL_KEYS = ["mode", "network", "endpoint", "partners", "monitoring", "allowDocumentationAddresses"] as const;
 /** The secret stack keys: validated from the `secrets` argument, never from the plain config. */
 const SECRET_KEYS = ["psks", "sshPrivateKey"];
 
@@ -68,16 +69,17 @@ export function validateStackConfig(raw: unknown, secrets?: { psks?: unknown; ss
     const read = partnerList.map((p, i) => readPartner(r, `partners[${i}]`, p, mode, scope, endpoint));
     const partners = read.map((p) => p.model);
     checkAcrossPartners(r, partners, mode);
+    const monitoring = readMonitoring(r, cfg.monitoring);
     if (secrets) {
         // Every valid name, also of partners with other mistakes, so their PSKs are still checked
         // and not reported as keys of unknown partners.
         const names = read.flatMap((p) => (p.name ? [p.name] : []));
         validatePartnerSecrets(r, names, secrets.psks, secrets.sshPrivateKey, names.length === partnerList.length);
     }
-    if (r.errors.length > 0 || !mode || !network || !endpoint || partners.some((p) => !p)) {
+    if (r.errors.length > 0 || !mode || !network || !endpoint || !monitoring || partners.some((p) => !p)) {
         return { ok: false, errors: r.errors, warnings: r.warnings };
     }
-    return { ok: true, model: { mode, network, endpoint, partners: partners as PartnerModel[] }, warnings: r.warnings };
+    return { ok: true, model: { mode, network, endpoint, partners: partners as PartnerModel[], monitoring }, warnings: r.warnings };
 }
 
 /** A list read item by item: `items` keeps each item's index (undefined where it was invalid). */
