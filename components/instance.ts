@@ -15,6 +15,8 @@ export interface EndpointInstanceArgs {
     readonly ami: pulumi.Input<string>;
     readonly securityGroupId: pulumi.Input<string>;
     readonly tunnelAllocationId: pulumi.Input<string>;
+    /** The endpoint role's instance profile: the metrics publisher's only credentials (via IMDSv2). */
+    readonly instanceProfile: pulumi.Input<string>;
 }
 
 export interface EndpointInstance {
@@ -31,6 +33,7 @@ export function createEndpointInstance(name: string, args: EndpointInstanceArgs,
         privateIp: partner.privateIp,
         vpcSecurityGroupIds: [args.securityGroupId],
         keyName: model.endpoint.keyName,
+        iamInstanceProfile: args.instanceProfile,
         sourceDestCheck: model.mode !== "vpc-routing",
         metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
         rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: model.endpoint.rootVolumeGiB, deleteOnTermination: true },

@@ -1,6 +1,6 @@
 /**
- * One partner's VPN endpoint: Elastic IPs, security group, instance, routes (vpc-routing) and the
- * remote commands that configure it. A thin component: every child is made by a createX helper.
+ * One partner's VPN endpoint: Elastic IPs, security group, instance role and profile, instance,
+ * alarms, routes (vpc-routing) and the remote commands that configure it. A thin component: every child is made by a createX helper.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { toCidr } from "../core/addresses";
@@ -8,6 +8,7 @@ import type { PartnerModel, StackModel } from "../core/model";
 import { createApplyCommand, createBootstrapCommand, sshConnection } from "./commands";
 import { createElasticIps } from "./elasticIps";
 import { createEndpointInstance } from "./instance";
+import { createAlarms, createEndpointRole } from "./monitoring";
 import { createRoutes } from "./routes";
 import { createSecurityGroup } from "./securityGroup";
 
@@ -21,6 +22,10 @@ export interface PartnerVpnArgs {
     readonly sshPrivateKey: pulumi.Input<string>;
     /** The AMI id: pinned in config or looked up once for the stack. */
     readonly ami: pulumi.Input<string>;
+    /** The stack's AWS region (EC2's recover action is a regional ARN). */
+    readonly region: string;
+    /** Where the alarms notify: the stack's topic, an existing one, or none. */
+    readonly alarmTopicArn?: pulumi.Input<string>;
 }
 
 /** What the partner's network team needs from us; stack output, and never the PSK. */
@@ -56,9 +61,11 @@ export class PartnerVpn extends pulumi.ComponentResource {
         const { model, partner } = args;
         const eips = createElasticIps(name, { partner }, this);
         const sg = createSecurityGroup(name, { model, partner }, this);
+        const role = createEndpointRole(name, { partner }, this);
         const { instance, association } = createEndpointInstance(name, {
-            model, partner, ami: args.ami, securityGroupId: sg.id, tunnelAllocationId: eips.tunnel.allocationId,
+            model, partner, ami: args.ami, securityGroupId: sg.id, tunnelAllocationId: eips.tunnel.allocationId, instanceProfile: role.profile.name,
         }, this);
+        createAlarms(name, { partner, monitoring: model.monitoring, region: args.region, instanceId: instance.id, topicArn: args.alarmTopicArn }, this);
         const routes = createRoutes(name, { model, partner, networkInterfaceId: instance.primaryNetworkInterfaceId }, this);
         const connection = sshConnection({
             model,

@@ -80,6 +80,7 @@ function details(r: PlannedResource, partner: PartnerPlan | undefined, plan: Sta
                 ami,
                 `security groups ${list(i.vpcSecurityGroupIds)}; source/dest check ${i.sourceDestCheck === false ? "off (it forwards routed traffic)" : "on"}`,
                 `root volume ${str(root?.volumeSize)} GiB ${str(root?.volumeType)}${root?.encrypted ? " encrypted" : ""}; IMDSv2 ${meta?.httpTokens === "required" ? "required" : "optional"}`,
+                `instance profile ${str(i.iamInstanceProfile)} (the metrics publisher's only AWS credentials, from IMDSv2)`,
             ];
         }
         case "aws:ec2/eipAssociation:EipAssociation":
@@ -88,8 +89,53 @@ function details(r: PlannedResource, partner: PartnerPlan | undefined, plan: Sta
             return [`${str(i.routeTableId)}: ${str(i.destinationCidrBlock)} -> ${str(i.networkInterfaceId ?? i.instanceId)}`];
         case "command:remote:Command":
             return commandDetails(r, partner, outDir);
+        case "aws:iam/role:Role":
+        case "aws:iam/rolePolicy:RolePolicy":
+        case "aws:iam/instanceProfile:InstanceProfile":
+        case "aws:cloudwatch/metricAlarm:MetricAlarm":
+        case "aws:sns/topic:Topic":
+            return monitoringDetails(r);
         default:
             return Object.entries(i).map(([k, v]) => `${k}: ${str(v)}`);
+    }
+}
+
+function policyText(doc: unknown): string[] {
+    try {
+        const parsed = JSON.parse(String(doc)) as { Statement: Inputs[] };
+        return parsed.Statement.map((st) => {
+            const who = st.Principal ? ` for ${str((st.Principal as Inputs).Service)}` : "";
+            const on = st.Resource ? ` on ${str(st.Resource)}` : "";
+            const when = st.Condition ? ` when ${str(st.Condition)}` : "";
+            return `${str(st.Effect)} ${list(st.Action)}${who}${on}${when}`;
+        });
+    } catch {
+        return [`policy ${str(doc)}`];
+    }
+}
+
+/** The endpoint role, its policy and profile, the alarms and the stack's topic, with what each is for. */
+function monitoringDetails(r: PlannedResource): string[] {
+    const i = r.inputs;
+    switch (r.type) {
+        case "aws:iam/role:Role":
+            return [`${str(i.description)}`, ...policyText(i.assumeRolePolicy).map((l) => `trust: ${l}`)];
+        case "aws:iam/rolePolicy:RolePolicy":
+            return [`inline policy of role ${str(i.role)}: the endpoint may do this and nothing else`, ...policyText(i.policy).map((l) => `allow: ${l}`)];
+        case "aws:iam/instanceProfile:InstanceProfile":
+            return [`carries role ${str(i.role)} to the instance; credentials come from IMDSv2 only (no stored key)`];
+        case "aws:cloudwatch/metricAlarm:MetricAlarm": {
+            const op = i.comparisonOperator === "LessThanThreshold" ? "<" : ">=";
+            const notify = (v: unknown) => (Array.isArray(v) && v.length > 0 ? list(v) : "nobody (no topic configured)");
+            return [
+                str(i.alarmDescription),
+                `alarm ${str(i.name)}: ${str(i.statistic)} of ${str(i.namespace)} ${str(i.metricName)} ${str(i.dimensions)} ${op} ${str(i.threshold)}`
+                    + ` for ${str(i.datapointsToAlarm)} of ${str(i.evaluationPeriods)} periods of ${str(i.period)} s; missing data ${str(i.treatMissingData)}`,
+                `on alarm: ${notify(i.alarmActions)}; on recovery: ${notify(i.okActions)}`,
+            ];
+        }
+        default:
+            return [`SNS topic "${str(i.displayName)}": every alarm and its recovery go here; subscribe to it`];
     }
 }
 

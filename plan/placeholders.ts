@@ -49,6 +49,16 @@ function mockedIds(r: RecordedResource): [string, string][] {
             return [[`sg-${h}`, unknownValue(r.name, "id")]];
         case "command:remote:Command":
             return [[`cmd-${h}`, unknownValue(r.name, "id")]];
+        case "aws:iam/role:Role":
+        case "aws:iam/instanceProfile:InstanceProfile": {
+            const kind = r.type === "aws:iam/role:Role" ? "role" : "instance-profile";
+            return [
+                [`arn:aws:iam::123456789012:${kind}/${r.name}-${h.slice(0, 7)}`, unknownValue(r.name, "arn")],
+                [`${r.name}-${h.slice(0, 7)}`, unknownValue(r.name, "name")],
+            ];
+        }
+        case "aws:sns/topic:Topic":
+            return [[`arn:aws:sns:eu-west-1:123456789012:${r.name}-${h.slice(0, 7)}`, unknownValue(r.name, "arn")]];
         default:
             return [[`${r.name}-${h.slice(0, 8)}`, unknownValue(r.name, "id")]];
     }

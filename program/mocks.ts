@@ -96,6 +96,14 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
             return { id: `i-${h}`, state: { ...inputs, primaryNetworkInterfaceId: `eni-${h}`, arn: `arn:aws:ec2:::instance/i-${h}` } };
         case "aws:ec2/securityGroup:SecurityGroup":
             return { id: `sg-${h}`, state: inputs };
+        case "aws:iam/role:Role":
+        case "aws:iam/instanceProfile:InstanceProfile": {
+            const physical = `${name}-${h.slice(0, 7)}`;
+            const kind = type === "aws:iam/role:Role" ? "role" : "instance-profile";
+            return { id: physical, state: { ...inputs, name: physical, arn: `arn:aws:iam::123456789012:${kind}/${physical}` } };
+        }
+        case "aws:sns/topic:Topic":
+            return { id: `arn:aws:sns:eu-west-1:123456789012:${name}-${h.slice(0, 7)}`, state: { ...inputs, arn: `arn:aws:sns:eu-west-1:123456789012:${name}-${h.slice(0, 7)}` } };
         case "command:remote:Command":
             return { id: `cmd-${h}`, state: { ...inputs, stdout: "", stderr: "" } };
         default:

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_KEYS, CONFIG_NAMESPACE } from "../core/config";
 import type { StackModel } from "../core/model";
 import { formatIssue, validateStackConfig } from "../core/validate";
+import { createAlarmTopic } from "../components/monitoring";
 import { PartnerVpn, type PartnerHandoff } from "../components/partnerVpn";
 import { parseConfigValue, projectConfig } from "./stackFile";
 
@@ -53,8 +54,12 @@ export function definePartnerVpnStack(): StackOutputs {
     const model = result.model;
     const keys = psks as Record<string, string>;
     const ami = stackAmi(model);
+    const region = aws.config.region;
+    if (!region) throw new pulumi.RunError("partner-vpn: aws:region is not set; expected the stack's AWS region (pulumi config set aws:region eu-west-1): the alarms' recover action needs it");
+    const topic = model.monitoring.alarmTopic;
+    const alarmTopicArn = topic.kind === "existing" ? topic.arn : topic.kind === "create" ? createAlarmTopic("partner-vpn").arn : undefined;
     const components = model.partners.map((partner) => new PartnerVpn(partner.name, {
-        model, partner, ami,
+        model, partner, ami, region, alarmTopicArn,
         psk: pulumi.secret(keys[partner.name]),
         sshPrivateKey: pulumi.secret(sshPrivateKey as string),
     }));

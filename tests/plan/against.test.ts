@@ -74,12 +74,13 @@ describe("plan --against (CLI on a git repository)", function () {
 describe("plan --against: what each change does", () => {
     const base = withAcme(stackText("dev"));
 
-    it("a new remote host: replaces that partner's apply command, creates its route, nothing else", async () => {
+    it("a new remote host: replaces that partner's apply command, creates its route and its alarm, nothing else", async () => {
         const changes = await review(base, editStack(base, (c) => {
             (partnersOf(c)[0].remoteHosts as string[]).push("110.220.10.200");
         }));
         const bigcorp = changesOf(changes, "bigcorp");
         expect(bigcorp.map(summary).sort()).to.deep.equal([
+            "create aws:cloudwatch/metricAlarm:MetricAlarm bigcorp-tunnel-down-110-220-10-200-32",
             "create aws:ec2/route:Route bigcorp-route-rtb-0a1b2c3d4e5f60718-110-220-10-200-32",
             "replace command:remote:Command bigcorp-apply",
         ]);
@@ -94,13 +95,16 @@ describe("plan --against: what each change does", () => {
         expect(swanctl?.patch).to.include("+                remote_ts = 110.220.10.200/32");
     });
 
-    it("a new remote host in classic-proxy mode: only the apply command (no routes there)", async () => {
+    it("a new remote host in classic-proxy mode: the apply command and the host's alarm (no routes there)", async () => {
         const classic = withAcme(stackText("dev-classic"));
         const changes = await review(classic, editStack(classic, (c) => {
             (partnersOf(c)[0].remoteHosts as string[]).push("110.220.10.200");
         }), "dev-classic");
         expect(changes.partners.map((p) => p.partner)).to.deep.equal(["bigcorp"]);
-        expect(changesOf(changes, "bigcorp").map(summary)).to.deep.equal(["replace command:remote:Command bigcorp-apply"]);
+        expect(changesOf(changes, "bigcorp").map(summary).sort()).to.deep.equal([
+            "create aws:cloudwatch/metricAlarm:MetricAlarm bigcorp-tunnel-down-110-220-10-200-32",
+            "replace command:remote:Command bigcorp-apply",
+        ]);
     });
 
     it("a new private IP: replaces the instance for privateIp, and whatever references its id", async () => {

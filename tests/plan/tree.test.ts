@@ -66,6 +66,20 @@ for (const stack of DEV_STACKS) {
             expect(text).to.include("private key [secret]");
         });
 
+        it("shows the endpoint role, its one permission, the instance profile and each alarm with its meaning", () => {
+            const p = config.partners[0];
+            expect(text).to.include("trust: Allow sts:AssumeRole for ec2.amazonaws.com");
+            expect(text).to.include(`inline policy of role <known after pulumi up: ${p.name}-endpoint-role.name>: the endpoint may do this and nothing else`);
+            expect(text).to.include(`allow: Allow cloudwatch:PutMetricData on * when {"StringEquals":{"cloudwatch:namespace":"PartnerVpn"}}`);
+            expect(text).to.include(`instance profile <known after pulumi up: ${p.name}-endpoint-profile.name> (the metrics publisher's only AWS credentials, from IMDSv2)`);
+            expect(text).to.include(`alarm partner-vpn-${stack}-${p.name}-tunnel-down: Minimum of PartnerVpn TunnelState {"Partner":"${p.name}"} < 1 for 3 of 3 periods of 60 s; missing data breaching`);
+            for (const host of p.remoteHosts) {
+                expect(text).to.include(`{"Partner":"${p.name}","RemoteHost":"${host.includes("/") ? host : `${host}/32`}"} < 1`);
+            }
+            expect(text).to.include(`Maximum of AWS/EC2 StatusCheckFailed_System {"InstanceId":"<known after pulumi up: ${p.name}-endpoint.id>"} >= 1 for 2 of 2 periods of 60 s`);
+            expect(text).to.include("on alarm: arn:aws:automate:eu-west-1:ec2:recover; on recovery: nobody (no topic configured)");
+        });
+
         it("shows mocked cloud values only as placeholders, never as real values", () => {
             expect(mockedIds(text, stackText(stack))).to.deep.equal([]);
             expect(mockedIds(JSON.stringify(plan), stackText(stack))).to.deep.equal([]);

@@ -32,7 +32,7 @@ describe("changes stay local to one partner", () => {
         });
     }
 
-    it("changing bigcorp's hosts changes only bigcorp's apply trigger and routes", async () => {
+    it("changing bigcorp's hosts changes only bigcorp's apply trigger, routes and the new host's alarm", async () => {
         const base = (cfg: Record<string, unknown>) => (cfg.partners as Partner[]).push(secondPartner);
         const before = await evaluate(editConfig(stackConfig("Pulumi.dev.yaml"), base));
         const after = await evaluate(editConfig(stackConfig("Pulumi.dev.yaml"), (cfg) => {
@@ -45,6 +45,7 @@ describe("changes stay local to one partner", () => {
         expect(changed).to.have.members([
             "command:remote:Command::bigcorp-apply",
             "aws:ec2/route:Route::bigcorp-route-rtb-0a1b2c3d4e5f60718-110-220-10-200-32",
+            "aws:cloudwatch/metricAlarm:MetricAlarm::bigcorp-tunnel-down-110-220-10-200-32",
         ]);
         const applyBefore = one(before, T.command, "bigcorp-apply").inputs;
         const applyAfter = one(after, T.command, "bigcorp-apply").inputs;
