@@ -11,7 +11,7 @@ export { renderCharonExpect, charonRequirementWords } from "./charonExpect";
 export { renderLibreswanConf, renderLibreswanSecrets, libreswanConnName, libreswanAlgorithms } from "./libreswan";
 export { renderNatRules, natChainNames } from "./nat";
 export { renderNginx } from "./nginx";
-export { renderApplyScript, renderBootstrapScript, renderBootHelper, renderRemoveHelper, applyCommand, bootstrapCommand, removeCommand } from "./scripts";
+export { renderApplyScript, renderBootstrapScript, renderBootHelper, renderRemoveHelper, renderMetricsHelper, renderMetricsFiles, applyCommand, bootstrapCommand, removeCommand } from "./scripts";
 export { endpointPaths } from "./paths";
 export { renderCharonSettings, CHARON_DROP_IN, RETRANSMIT, retransmitSequenceSeconds } from "./charonSettings";
 
@@ -22,7 +22,7 @@ import { renderLibreswanConf, renderLibreswanSecrets } from "./libreswan";
 import { renderNatRules } from "./nat";
 import { renderNginx } from "./nginx";
 import { endpointPaths } from "./paths";
-import { renderHelperFiles } from "./scripts";
+import { renderHelperFiles, renderMetricsFiles } from "./scripts";
 import { createHash } from "crypto";
 
 /**
@@ -50,7 +50,9 @@ export function renderEndpointFiles(model: StackModel, partner: PartnerModel, ad
     if (partner.ipsecDaemon !== "libreswan") {
         files.push({ path: paths.charonExpect, mode: "0644", content: renderCharonExpect(partner), secret: false });
     }
-    return [...files, ...renderHelperFiles(partner.ipsecDaemon)];
+    // The metrics publisher reads swanctl: Libreswan endpoints do not publish (yet).
+    const metrics = partner.ipsecDaemon === "libreswan" ? [] : renderMetricsFiles(model.monitoring.periodSeconds);
+    return [...files, ...renderHelperFiles(partner.ipsecDaemon), ...metrics];
 }
 
 /**

@@ -31,6 +31,10 @@ export const HELPER_DIR = "/usr/local/sbin";
 export const BOOT_SCRIPT = `${HELPER_DIR}/partner-vpn-boot`;
 /** Removes one partner's config when its apply command is deleted. */
 export const REMOVE_SCRIPT = `${HELPER_DIR}/partner-vpn-remove`;
+/** Publishes the tunnel metrics (scripts/endpoint/metrics.sh); run by the metrics timer. */
+export const METRICS_SCRIPT = `${HELPER_DIR}/partner-vpn-metrics`;
+export const METRICS_SERVICE = "/etc/systemd/system/partner-vpn-metrics.service";
+export const METRICS_TIMER = "/etc/systemd/system/partner-vpn-metrics.timer";
 
 export function endpointPaths(partner: string): EndpointPaths {
     return {

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 # Arguments: partner generation stage-dir, then per file: role staged-name destination mode.
-# Roles: swanctl, secrets, expect (charon.sh), nat, nginx, helper; libreswan, libreswan-secrets (libreswan.sh).
+# Roles: swanctl, secrets, expect (charon.sh), nat, nginx, helper, metrics; libreswan, libreswan-secrets (libreswan.sh).
 pvpn_apply() {
     local partner=$1 generation=$2 stage=$3
     shift 3
@@ -92,6 +92,7 @@ pvpn_apply() {
     case $changed in *swanctl* | *secrets* | *libreswan* | "") pvpn_ipsec_load "$partner" || pvpn_rollback "$partner" "$backup" "${PVPN_IPSEC:-strongSwan} rejected the new config" "${dests[@]}" ;; esac
     pvpn_restore_nat "$partner" "$nat_rules" || pvpn_rollback "$partner" "$backup" "the NAT rules did not apply" "${dests[@]}"
     case $changed in *nginx*) pvpn_nginx_reload || pvpn_rollback "$partner" "$backup" "nginx did not reload" "${dests[@]}" ;; esac
+    case $changed in *metrics*) pvpn_metrics_timer ;; esac
 
     printf '%s\n' "$generation" >"$state/generation.tmp"
     mv -f "$state/generation.tmp" "$state/generation"
@@ -151,6 +152,14 @@ pvpn_ipsec_load() {
     else
         pvpn_swanctl_load
     fi
+}
+
+# The metrics timer (re)started with its new unit files. Only where systemd runs the machine; a
+# metrics failure is logged, never a reason to roll back a working tunnel config.
+pvpn_metrics_timer() {
+    [ -d /run/systemd/system ] || return 0
+    { systemctl daemon-reload && systemctl enable partner-vpn-metrics.timer && systemctl restart partner-vpn-metrics.timer; } ||
+        pvpn_log "the metrics timer did not start; tunnels are unaffected (see journalctl -u partner-vpn-metrics)"
 }
 
 pvpn_install_file() {

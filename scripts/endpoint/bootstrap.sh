@@ -32,7 +32,8 @@ export DEBIAN_FRONTEND=noninteractive
 # SHA-2, MODP; gcm; aesni), so --no-install-recommends would leave charon without them. Nothing
 # from libcharon-extra-plugins (forecast, farp, dhcp, ha, eap-radius, tnc, kernel-libipsec): a
 # production endpoint needs none of them, and each is one more thing loaded into charon.
-packages=(charon-systemd strongswan-swanctl libstrongswan-standard-plugins iptables conntrack)
+# curl (7.75+ signs SigV4) and jq: the metrics publisher (scripts/endpoint/metrics.sh).
+packages=(charon-systemd strongswan-swanctl libstrongswan-standard-plugins iptables conntrack curl jq)
 ipsec_unit=strongswan.service
 if [ "$daemon" = libreswan ]; then
     # libreswan conflicts with strongSwan's charon packages: apt removes them when switching.

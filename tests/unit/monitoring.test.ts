@@ -5,8 +5,9 @@
 import { expect } from "chai";
 import { formatIssue, validateStackConfig } from "../../core/validate";
 import type { StackModel } from "../../core/model";
-import { METRICS_NAMESPACE, recoverActionArn, renderAlarms, renderAssumeRolePolicy, renderPublisherPolicy } from "../../core/render/monitoring";
-import { devConfig } from "../fixtures/configs";
+import { renderEndpointFiles, renderMetricsFiles, renderMetricsHelper } from "../../core/render";
+import { METRICS, METRICS_NAMESPACE, recoverActionArn, renderAlarms, renderAssumeRolePolicy, renderPublisherPolicy } from "../../core/render/monitoring";
+import { devConfig, TEST_PSK } from "../fixtures/configs";
 
 function modelWith(monitoring: unknown, edit?: (cfg: Record<string, unknown>) => void): StackModel {
     const cfg = devConfig();
@@ -134,5 +135,45 @@ describe("alarm definitions", () => {
     it("refuses a region that is not one", () => {
         expect(() => recoverActionArn("eu-west-1; rm")).to.throw(/AWS region/);
         expect(recoverActionArn("ap-southeast-2")).to.equal("arn:aws:automate:ap-southeast-2:ec2:recover");
+    });
+});
+
+describe("the metrics publisher and its timer", () => {
+    it("the timer runs the publisher every period; the service keeps its counters between runs", () => {
+        const files = renderMetricsFiles(30);
+        expect(files.map((f) => [f.path, f.mode, f.secret])).to.deep.equal([
+            ["/usr/local/sbin/partner-vpn-metrics", "0755", false],
+            ["/etc/systemd/system/partner-vpn-metrics.service", "0644", false],
+            ["/etc/systemd/system/partner-vpn-metrics.timer", "0644", false],
+        ]);
+        const [script, service, timer] = files.map((f) => f.content);
+        expect(timer).to.include("OnUnitActiveSec=30s\n").and.include("OnBootSec=30s\n").and.include("WantedBy=timers.target");
+        expect(service).to.include("ExecStart=/usr/local/sbin/partner-vpn-metrics 30\n").and.include("RuntimeDirectoryPreserve=yes");
+        expect(script.split("\n")[0]).to.equal("#!/usr/bin/env bash");
+        expect(script.trimEnd().split("\n").pop()).to.equal('pvpn_publish "$@"');
+        expect(() => renderMetricsFiles(5)).to.throw(/metrics period/);
+    });
+
+    it("publishes in the namespace and under the metric names the alarms and the README use", () => {
+        const script = renderMetricsHelper();
+        expect(script).to.include(`PVPN_NAMESPACE=${METRICS_NAMESPACE}\n`);
+        for (const name of new Set(Object.values(METRICS))) expect(script, name).to.match(new RegExp(`\\b${name}\\b`));
+    });
+
+    it("keeps credentials out of argv: they reach curl only as a config on stdin", () => {
+        const script = renderMetricsHelper();
+        expect(script).to.include(`printf 'user = "%s:%s"\\nheader = "X-Amz-Security-Token: %s"\\n' "$key" "$secret" "$token"`);
+        expect(script).to.not.match(/--user|-u "|AWS_SECRET_ACCESS_KEY|--aws-sigv4 .*\$secret/);
+    });
+
+    it("every strongSwan endpoint gets it with the stack's period; a Libreswan one does not", () => {
+        const model = modelWith({ periodSeconds: 120 });
+        const files = renderEndpointFiles(model, model.partners[0], { natIp: "192.0.2.10", tunnelIp: "192.0.2.11" }, TEST_PSK);
+        expect(files.find((f) => f.path.endsWith("partner-vpn-metrics.timer"))?.content).to.include("OnUnitActiveSec=120s");
+        const lib = modelWith(undefined, (cfg) => {
+            (cfg.partners as Record<string, unknown>[])[0].ipsecDaemon = "libreswan";
+        });
+        const libFiles = renderEndpointFiles(lib, lib.partners[0], { natIp: "192.0.2.10", tunnelIp: "192.0.2.11" }, TEST_PSK);
+        expect(libFiles.filter((f) => f.path.includes("metrics"))).to.deep.equal([]);
     });
 });

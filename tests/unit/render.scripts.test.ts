@@ -46,10 +46,12 @@ function fileTable(script: string): { role: string; staged: string; path: string
 const dev = once(() => modelOf(readStackConfig(DEV)));
 const classic = once(() => modelOf(readStackConfig(DEV_CLASSIC)));
 
+const METRICS_SUFFIXES = ["partner-vpn-metrics", "system/partner-vpn-metrics.service", "system/partner-vpn-metrics.timer"];
+
 describe("renderEndpointFiles", () => {
     const cases = [
-        { title: "vpc-routing", model: dev, suffixes: ["partner-vpn-bigcorp.conf", "partner-vpn-bigcorp.secrets.conf", "bigcorp/nat.rules", "bigcorp/charon.expect", "partner-vpn-boot", "partner-vpn-remove"] },
-        { title: "classic-proxy", model: classic, suffixes: ["partner-vpn-bigcorp.conf", "partner-vpn-bigcorp.secrets.conf", "bigcorp/nat.rules", "nginx.conf", "bigcorp/charon.expect", "partner-vpn-boot", "partner-vpn-remove"] },
+        { title: "vpc-routing", model: dev, suffixes: ["partner-vpn-bigcorp.conf", "partner-vpn-bigcorp.secrets.conf", "bigcorp/nat.rules", "bigcorp/charon.expect", "partner-vpn-boot", "partner-vpn-remove", ...METRICS_SUFFIXES] },
+        { title: "classic-proxy", model: classic, suffixes: ["partner-vpn-bigcorp.conf", "partner-vpn-bigcorp.secrets.conf", "bigcorp/nat.rules", "nginx.conf", "bigcorp/charon.expect", "partner-vpn-boot", "partner-vpn-remove", ...METRICS_SUFFIXES] },
     ];
     for (const c of cases) {
         it(`lists the ${c.title} files in a stable order with their modes, only the PSK file secret`, () => {
@@ -115,6 +117,9 @@ describe("renderApplyScript", () => {
                     "charon.expect": "expect",
                     "partner-vpn-boot": "helper",
                     "partner-vpn-remove": "helper",
+                    "partner-vpn-metrics": "metrics",
+                    "partner-vpn-metrics.service": "metrics",
+                    "partner-vpn-metrics.timer": "metrics",
                 };
                 expect(fileTable(r().apply)).to.deep.equal(
                     r().files.map((f, i) => ({ role: roles[f.path.split("/").pop() as string], staged: `f${i}`, path: f.path, mode: f.mode })),
@@ -178,7 +183,7 @@ describe("helper scripts", () => {
 
     it("installs the helpers at fixed paths with mode 0755", () => {
         const files = renderEndpointFiles(dev(), dev().partners[0], ADDRESSES, TEST_PSK);
-        expect(files.filter((f) => f.mode === "0755").map((f) => f.path)).to.deep.equal([BOOT_SCRIPT, REMOVE_SCRIPT]);
+        expect(files.filter((f) => f.mode === "0755").map((f) => f.path)).to.deep.equal([BOOT_SCRIPT, REMOVE_SCRIPT, "/usr/local/sbin/partner-vpn-metrics"]);
     });
 
     it("ships the bootstrap script as is, taking the mode as its argument", () => {
