@@ -55,6 +55,8 @@ export class PartnerVpn extends pulumi.ComponentResource {
     public readonly instanceId: pulumi.Output<string>;
     public readonly generation: pulumi.Output<string>;
     public readonly handoff: pulumi.Output<PartnerHandoff>;
+    /** CloudWatch alarm names: `aws cloudwatch describe-alarms --alarm-names ...` shows the partner's state. */
+    public readonly alarmNames: pulumi.Output<string[]>;
 
     constructor(name: string, args: PartnerVpnArgs, opts?: pulumi.ComponentResourceOptions) {
         super(PARTNER_VPN_TYPE, name, {}, opts);
@@ -65,7 +67,7 @@ export class PartnerVpn extends pulumi.ComponentResource {
         const { instance, association } = createEndpointInstance(name, {
             model, partner, ami: args.ami, securityGroupId: sg.id, tunnelAllocationId: eips.tunnel.allocationId, instanceProfile: role.profile.name,
         }, this);
-        createAlarms(name, { partner, monitoring: model.monitoring, region: args.region, instanceId: instance.id, topicArn: args.alarmTopicArn }, this);
+        const alarms = createAlarms(name, { partner, monitoring: model.monitoring, region: args.region, instanceId: instance.id, topicArn: args.alarmTopicArn }, this);
         const routes = createRoutes(name, { model, partner, networkInterfaceId: instance.primaryNetworkInterfaceId }, this);
         const connection = sshConnection({
             model,
@@ -83,8 +85,9 @@ export class PartnerVpn extends pulumi.ComponentResource {
         this.tunnelIp = eips.tunnel.publicIp;
         this.instanceId = instance.id;
         this.generation = apply.hashes.apply((h) => h.generation);
+        this.alarmNames = pulumi.all(alarms.map((a) => a.name));
         this.handoff = pulumi.all([this.natIp, this.tunnelIp]).apply(([natIp, tunnelIp]) => handoffFor(partner, natIp, tunnelIp));
-        this.registerOutputs({ natIp: this.natIp, tunnelIp: this.tunnelIp, instanceId: this.instanceId, generation: this.generation, handoff: this.handoff });
+        this.registerOutputs({ natIp: this.natIp, tunnelIp: this.tunnelIp, instanceId: this.instanceId, generation: this.generation, handoff: this.handoff, alarmNames: this.alarmNames });
     }
 }
 

@@ -17,6 +17,8 @@ export interface StackOutputs {
     readonly natIps: Record<string, pulumi.Output<string>>;
     readonly tunnelIps: Record<string, pulumi.Output<string>>;
     readonly appliedGenerations: Record<string, pulumi.Output<string>>;
+    /** Per partner, its CloudWatch alarm names (README: "See every tunnel"). */
+    readonly alarms: Record<string, pulumi.Output<string[]>>;
 }
 
 function readSecret(key: string): unknown {
@@ -70,5 +72,6 @@ export function definePartnerVpnStack(): StackOutputs {
         natIps: byName((c) => c.natIp),
         tunnelIps: byName((c) => c.tunnelIp),
         appliedGenerations: byName((c) => c.generation),
+        alarms: byName((c) => c.alarmNames),
     };
 }

@@ -8,6 +8,7 @@ import { naiveChangeCheck, zeroDowntimeCheck } from "./changes";
 import { negativeControlCheck, trafficCheck, tunnelsCheck } from "./connectivity";
 import { badNginxPushCheck, badStrongswanPushCheck, idempotenceCheck } from "./pushes";
 import { interruptedStagedCheck, interruptedSwitchedCheck, rebootCheck, removalCheck } from "./recovery";
+import { metricsCheck } from "./metrics";
 import { ourRestartCheck, partnerOutageCheck, partnerRestartCheck } from "./resilience";
 import { secretsCheck } from "./secrets";
 
@@ -26,6 +27,7 @@ export const LAB_CHECKS: readonly CheckDefinition<StackSession>[] = [
     ourRestartCheck,
     partnerRestartCheck,
     partnerOutageCheck,
+    metricsCheck,
     secretsCheck,
     removalCheck,
 ];

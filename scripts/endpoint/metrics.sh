@@ -34,8 +34,9 @@ pvpn_imds_credentials() {
 }
 
 # Children configured per partner connection, from `swanctl --list-conns`: "partner child remote-ts".
+# swanctl's stderr (plugin notices on every start) is dropped; its exit status says if charon answered.
 pvpn_configured_children() {
-    swanctl --list-conns | awk '
+    swanctl --list-conns 2>/dev/null | awk '
         /^pvpn-[a-z0-9-]+:/ { conn = substr($1, 6, length($1) - 6); child = ""; next }
         /^[^ ]/ { conn = ""; next }
         conn != "" && /^  [^ ]+: TUNNEL/ { child = substr($1, 1, length($1) - 1); next }
@@ -46,7 +47,7 @@ pvpn_configured_children() {
 # Installed CHILD_SAs with their counters, from `swanctl --list-sas`: "child bytes-in packets-in
 # bytes-out packets-out" per SA (a child being rekeyed briefly has two; they are summed).
 pvpn_installed_children() {
-    swanctl --list-sas | awk '
+    swanctl --list-sas 2>/dev/null | awk '
         /^[^ ]/ { ike = ($1 ~ /^pvpn-/); child = ""; next }
         ike && /^  [^ ]+: #[0-9]+, reqid [0-9]+, INSTALLED/ { child = substr($1, 1, length($1) - 1); bi = pi = bo = po = 0; next }
         ike && child != "" && /^    in / { bi = $3; pi = $5; next }
@@ -117,6 +118,7 @@ pvpn_publish() {
     local configured installed daemon=1
     if ! configured=$(pvpn_configured_children) || ! installed=$(pvpn_installed_children); then
         daemon=0 configured="" installed=""
+        pvpn_metrics_log "swanctl could not reach charon: every tunnel of this endpoint is reported down"
     fi
     local previous="$PVPN_METRICS_STATE/counters" current="$PVPN_METRICS_STATE/counters.new"
     : >"$current"

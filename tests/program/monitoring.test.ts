@@ -63,6 +63,9 @@ describe("monitoring resources", () => {
         expect(status.alarmActions).to.deep.equal(["arn:aws:automate:eu-west-1:ec2:recover"]);
         expect((status.dimensions as Record<string, string>).InstanceId).to.match(/^i-[0-9a-f]{17}$/);
         expect(byType(ev, M.topic)).to.have.length(0);
+        expect(ev.outputs.alarms, "stack output alarms: the names to ask CloudWatch about").to.deep.equal({
+            bigcorp: alarms.map((a) => (a.inputs as { name: string }).name),
+        });
     });
 
     it("createAlarmTopic: one stack topic, and every alarm notifies it on alarm and on recovery", async () => {

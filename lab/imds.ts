@@ -1,0 +1,78 @@
+/**
+ * A minimal IMDSv2 for the lab's endpoint: PUT /latest/api/token (TTL header required) issues a
+ * session token; every GET needs a token it issued (IMDSv1 requests are refused, as with
+ * `httpTokens: required`) and serves the role name, the role's credentials and the region. It
+ * listens on 169.254.169.254:80 inside the endpoint's namespace (the address put on that
+ * namespace's lo). The credentials reach it on stdin, never in its command line.
+ */
+import { spawn } from "child_process";
+import { killGroup, waitFor } from "./exec";
+import { registerProcess, unregisterProcess } from "./cleanup";
+import { inNetns } from "./netns";
+import type { RoleCredentials } from "./moto";
+
+export const IMDS_ADDRESS = "169.254.169.254";
+
+const SERVER = `
+const http = require("http"), crypto = require("crypto");
+let input = "";
+process.stdin.on("data", (d) => { input += d; }).on("end", () => {
+    const { creds, region } = JSON.parse(input);
+    const tokens = new Set();
+    let refused = 0;
+    http.createServer((req, res) => {
+        const send = (code, body) => { res.writeHead(code, { "Content-Type": "text/plain" }); res.end(body); };
+        if (req.method === "PUT" && req.url === "/latest/api/token") {
+            const ttl = Number(req.headers["x-aws-ec2-metadata-token-ttl-seconds"]);
+            if (!(ttl >= 1 && ttl <= 21600)) return send(400, "");
+            const token = crypto.randomBytes(32).toString("base64");
+            tokens.add(token);
+            return send(200, token);
+        }
+        if (req.method !== "GET") return send(405, "");
+        if (!tokens.has(req.headers["x-aws-ec2-metadata-token"])) { refused++; console.log("IMDS-REFUSED " + refused); return send(401, ""); }
+        const base = "/latest/meta-data/";
+        if (req.url === base + "iam/security-credentials/") return send(200, creds.role);
+        if (req.url === base + "iam/security-credentials/" + creds.role) {
+            return send(200, JSON.stringify({ Code: "Success", Type: "AWS-HMAC", AccessKeyId: creds.AccessKeyId,
+                SecretAccessKey: creds.SecretAccessKey, Token: creds.SessionToken, Expiration: creds.Expiration }, null, 2));
+        }
+        if (req.url === base + "placement/region") return send(200, region);
+        send(404, "");
+    }).listen(80, "${IMDS_ADDRESS}", () => console.log("IMDS-READY"));
+});
+`;
+
+export interface Imds {
+    /** Requests refused for lack of a session token so far (IMDSv1 attempts). */
+    refused(): number;
+    stop(): Promise<void>;
+}
+
+/** Starts the IMDS in namespace `ns` (169.254.169.254 must already be on its lo). */
+export async function startImds(ns: string, creds: RoleCredentials, region: string): Promise<Imds> {
+    const argv = inNetns(ns, [process.execPath, "-e", SERVER]);
+    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    if (child.pid === undefined) throw new Error("could not start the lab IMDS");
+    const pid = child.pid;
+    registerProcess(pid, "lab IMDS");
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
+    child.stderr.on("data", (d: Buffer) => { out += d.toString(); });
+    const exited = new Promise<void>((resolve) => child.on("close", () => { unregisterProcess(pid); resolve(); }));
+    child.stdin.end(JSON.stringify({ creds, region }));
+    await waitFor("the lab IMDS listening", async () => {
+        if (child.exitCode !== null) throw new Error(`the lab IMDS exited: ${out}`);
+        return out.includes("IMDS-READY") ? true : undefined;
+    }, 15_000, 100);
+    return {
+        refused: () => [...out.matchAll(/IMDS-REFUSED \d+/g)].length,
+        stop: async () => {
+            if (child.exitCode !== null || child.signalCode !== null) return;
+            killGroup(child, "SIGTERM");
+            const timer = setTimeout(() => killGroup(child, "SIGKILL"), 2000);
+            await exited;
+            clearTimeout(timer);
+        },
+    };
+}
