@@ -106,7 +106,7 @@ describe("lab config: the program's remote commands as the lab replays them", fu
         const f = loadLabFixture(path.join(FIXTURES, "lab-classic.yaml"));
         const script = commandNamed(await programCommands(f.values, secretsFor({ ...f.values })), "smallco-apply").stdin ?? "";
         const files = embeddedFiles(script);
-        expect(files.map((x) => x.role)).to.deep.equal(["swanctl", "secrets", "nat", "nginx", "expect", "helper", "helper"]);
+        expect(files.map((x) => x.role)).to.deep.equal(["swanctl", "secrets", "nat", "nginx", "expect", "helper", "helper", "metrics", "metrics", "metrics"]);
         const edited = withEditedFile(script, "swanctl", (c) => c.replace(/esp_proposals = [^\n]+/g, "esp_proposals = aes999-sha256-modp2048"));
         const after = embeddedFiles(edited);
         expect(after[0].content).to.include("esp_proposals = aes999-sha256-modp2048");
