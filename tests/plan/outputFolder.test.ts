@@ -21,7 +21,7 @@ describe("plan output folder", () => {
         const partner = path.join(repo, "plan-out", "dev-classic", "bigcorp");
         expect(readFileSync(path.join(partner, "files", "etc", "nginx", "nginx.conf"), "utf8")).to.include("proxy_pass http://110.220.10.7:80;");
         expect(existsSync(path.join(partner, "commands", "bootstrap.sh"))).to.equal(true);
-        expect(run.stdout).to.include("files: plan-out/dev-classic/bigcorp/files/ (7 endpoint files)");
+        expect(run.stdout).to.include("files: plan-out/dev-classic/bigcorp/files/ (10 endpoint files)");
     });
 
     it("replaces what an earlier plan wrote, so a removed partner leaves nothing behind", async () => {
