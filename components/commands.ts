@@ -20,6 +20,8 @@ export type Connection = command.types.input.remote.ConnectionArgs;
 
 export interface ConnectionArgs {
     readonly model: StackModel;
+    /** The endpoint's partner: its OS decides the login user. */
+    readonly partner: PartnerModel;
     /** Where SSH connects: the private IP through a bastion, else the tunnel EIP. */
     readonly host: pulumi.Input<string>;
     readonly sshPrivateKey: pulumi.Input<string>;
@@ -29,7 +31,7 @@ export function sshConnection(args: ConnectionArgs): Connection {
     const { endpoint } = args.model;
     return {
         host: args.host,
-        user: endpoint.sshUser,
+        user: args.partner.sshUser,
         port: 22,
         privateKey: pulumi.secret(args.sshPrivateKey),
         // A fresh instance takes a minute or two before sshd answers.
@@ -54,11 +56,12 @@ export function createBootstrapCommand(name: string, args: BootstrapArgs, parent
     // Libreswan partners re-bootstrap when the daemon or the IKE version changes (packages, and
     // pluto's global IKEv1 policy); strongSwan partners keep the triggers they always had.
     const daemon = args.partner?.ipsecDaemon === "libreswan" ? ["libreswan", `ikev${args.partner.ike.version}`] : [];
+    const os = args.partner?.os ?? args.model.endpoint.os;
     return new command.remote.Command(`${name}-bootstrap`, {
         connection: args.connection,
         create: bootstrapCommand(args.model, args.model.mode, args.partner),
         stdin: script,
-        triggers: [args.instanceId, createHash("sha256").update(script).digest("hex").slice(0, 32), args.model.mode, ...daemon],
+        triggers: [args.instanceId, createHash("sha256").update(script).digest("hex").slice(0, 32), args.model.mode, os, ...daemon],
         addPreviousOutputInEnv: false,
     }, { parent, dependsOn });
 }
@@ -89,8 +92,8 @@ export function createApplyCommand(name: string, args: ApplyArgs, parent: pulumi
     const hashes = pulumi.unsecret(rendered.apply((r) => r.hashes));
     const cmd = new command.remote.Command(`${name}-apply`, {
         connection: args.connection,
-        create: applyCommand(model),
-        delete: hashes.apply((h) => removeCommand(model, partner.name, h.generation)),
+        create: applyCommand(model, partner),
+        delete: hashes.apply((h) => removeCommand(model, partner.name, h.generation, partner)),
         stdin: rendered.apply((r) => r.script),
         triggers: [args.instanceId, hashes.apply((h) => h.config), hashes.apply((h) => h.secrets)],
         addPreviousOutputInEnv: false,

@@ -1,13 +1,17 @@
 /**
  * The endpoint instance and its tunnel EIP association.
  * - Fixed private IP: AWS cannot hold it on two instances, so a replacement deletes first.
- * - A looked-up AMI is ignored after creation: a newer Ubuntu image must never replace a running
+ * - A looked-up AMI is ignored after creation: a newer image must never replace a running
  *   endpoint (and drop every tunnel); pin `endpoint.ami` to roll images deliberately.
+ * - The OS is a tag that replaces the instance when it changes: moving a partner to another
+ *   `os` boots that OS's image (the ignored AMI lookup alone would keep the old machine).
  * - IMDSv2 only, encrypted root volume; source/dest check off only where it routes (vpc-routing).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PartnerModel, StackModel } from "../core/model";
+
+export const OS_TAG = "partner-vpn:os";
 
 export interface EndpointInstanceArgs {
     readonly model: StackModel;
@@ -37,10 +41,11 @@ export function createEndpointInstance(name: string, args: EndpointInstanceArgs,
         sourceDestCheck: model.mode !== "vpc-routing",
         metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
         rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: model.endpoint.rootVolumeGiB, deleteOnTermination: true },
-        tags: { Name: `partner-vpn-${partner.name}`, "partner-vpn:partner": partner.name },
+        tags: { Name: `partner-vpn-${partner.name}`, "partner-vpn:partner": partner.name, [OS_TAG]: partner.os },
     }, {
         parent,
         deleteBeforeReplace: true,
+        replaceOnChanges: [`tags["${OS_TAG}"]`],
         ignoreChanges: model.endpoint.ami ? [] : ["ami"],
     });
     const association = new aws.ec2.EipAssociation(`${name}-tunnel-eip-assoc`, {

@@ -20,7 +20,7 @@ export interface PartnerVpnArgs {
     /** The partner's pre-shared key; wrapped as a secret here whatever the caller passed. */
     readonly psk: pulumi.Input<string>;
     readonly sshPrivateKey: pulumi.Input<string>;
-    /** The AMI id: pinned in config or looked up once for the stack. */
+    /** The AMI id: pinned in config or looked up once for the partner's OS. */
     readonly ami: pulumi.Input<string>;
     /** The stack's AWS region (EC2's recover action is a regional ARN). */
     readonly region: string;
@@ -70,7 +70,7 @@ export class PartnerVpn extends pulumi.ComponentResource {
         const alarms = createAlarms(name, { partner, monitoring: model.monitoring, region: args.region, instanceId: instance.id, topicArn: args.alarmTopicArn }, this);
         const routes = createRoutes(name, { model, partner, networkInterfaceId: instance.primaryNetworkInterfaceId }, this);
         const connection = sshConnection({
-            model,
+            model, partner,
             host: model.endpoint.bastion ? partner.privateIp : eips.tunnel.publicIp,
             sshPrivateKey: args.sshPrivateKey,
         });

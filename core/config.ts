@@ -52,11 +52,15 @@ export interface EndpointConfig {
     instanceType?: string;
     /** Pinned AMI id (`ami-...`). Default: look up the newest `amiNameFilter` image once and keep it. */
     ami?: string;
-    /** AMI owner for the lookup. Default `099720109477` (Canonical). */
+    /** The endpoints' operating system: `debian-13`, `debian-12` or `ubuntu-24.04` (core/os.ts).
+     *  Picks the AMI lookup, the default `sshUser` and what the bootstrap does. Default `debian-13`. */
+    os?: string;
+    /** AMI owner for the lookup. Default: the publisher of `os` (`136693071363` Debian, `099720109477` Canonical). */
     amiOwner?: string;
-    /** AMI name filter for the lookup. Default `ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*`. */
+    /** AMI name filter for the lookup. Default: the official image of `os` (`debian-13-amd64-*`,
+     *  `debian-12-amd64-*`, `ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*`). */
     amiNameFilter?: string;
-    /** Login user the remote commands use. Default `ubuntu`. */
+    /** Login user the remote commands use. Default: the image's own user (`admin` on Debian, `ubuntu` on Ubuntu). */
     sshUser?: string;
     /** EC2 key pair name installed on the instance. Default: none. */
     keyName?: string;
@@ -142,6 +146,9 @@ export interface PartnerConfig {
     proxies?: ProxyConfig[];
     /** Overrides `endpoint.ipsecDaemon` for this partner. */
     ipsecDaemon?: "strongswan" | "libreswan";
+    /** Overrides `endpoint.os` for this partner's endpoint (move a stack to a new OS one partner at
+     *  a time; the change replaces that endpoint). Default: `endpoint.os`. */
+    os?: string;
 }
 
 /**
@@ -182,9 +189,6 @@ export interface StackConfig {
 
 export const DEFAULTS = {
     instanceType: "t3.micro",
-    amiOwner: "099720109477",
-    amiNameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*",
-    sshUser: "ubuntu",
     bastionUser: "ec2-user",
     sshPort: 22,
     rootVolumeGiB: 8,

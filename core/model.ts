@@ -3,6 +3,9 @@
  * every default filled in. Renderers, components, the plan and the lab consume only this shape,
  * never raw stack config. Pure data, no Pulumi.
  */
+import type { EndpointOs } from "./os";
+
+export type { EndpointOs } from "./os";
 
 /** `vpc-routing`: VPC route tables send partner traffic to the endpoint, which forwards and NATs it.
  *  `classic-proxy`: no routes can be changed; instances call nginx on the endpoint, which proxies. */
@@ -38,8 +41,12 @@ export interface EndpointModel {
     readonly instanceType: string;
     /** Pinned AMI id, or undefined to look up the newest image matching `amiNameFilter` once. */
     readonly ami?: string;
+    /** The OS of every endpoint whose partner does not override it. */
+    readonly os: EndpointOs;
+    /** The lookup for `os` (explicit in config, or the official image of `os`). */
     readonly amiOwner: string;
     readonly amiNameFilter: string;
+    /** The login user for `os` (explicit in config, or the image's own user). */
     readonly sshUser: string;
     readonly keyName?: string;
     /** CIDRs allowed to reach SSH on the endpoints. Empty: SSH only through the bastion. */
@@ -106,6 +113,18 @@ export interface PartnerModel {
     readonly inbound: readonly InboundMappingModel[];
     readonly proxies: readonly ProxyModel[];
     readonly ipsecDaemon: IpsecDaemon;
+    /** This partner's endpoint OS (`partners[].os`, else `endpoint.os`). */
+    readonly os: EndpointOs;
+    /** The image this endpoint boots: `endpoint.ami` pinned, else the lookup for `os`. */
+    readonly image: EndpointImageModel;
+    /** The login user of this endpoint: `endpoint.sshUser`, else the default user of `os`. */
+    readonly sshUser: string;
+}
+
+export interface EndpointImageModel {
+    readonly ami?: string;
+    readonly amiOwner: string;
+    readonly amiNameFilter: string;
 }
 
 /** Health metrics and alarms; see MonitoringConfig for the meaning of each field. */

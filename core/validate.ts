@@ -16,6 +16,7 @@ import type {
     PartnerModel, ProxyModel, StackModel,
 } from "./model";
 import { readMonitoring } from "./monitoring";
+import { ENDPOINT_OSES, DEFAULT_ENDPOINT_OS, OS_IMAGES, type EndpointOs } from "./os";
 import { validatePartnerSecrets } from "./secrets";
 
 export type { ValidationIssue } from "./fields";
@@ -64,9 +65,9 @@ export function validateStackConfig(raw: unknown, secrets?: { psks?: unknown; ss
     }
     const mode = r.oneOf("mode", cfg.mode, MODES);
     const { model: network, scope } = readNetwork(r, cfg.network, mode);
-    const endpoint = readEndpoint(r, cfg.endpoint);
+    const { model: endpoint, explicit } = readEndpoint(r, cfg.endpoint);
     const partnerList = r.list("partners", cfg.partners, true, 1) ?? [];
-    const read = partnerList.map((p, i) => readPartner(r, `partners[${i}]`, p, mode, scope, endpoint));
+    const read = partnerList.map((p, i) => readPartner(r, `partners[${i}]`, p, mode, scope, endpoint, explicit));
     const partners = read.map((p) => p.model);
     checkAcrossPartners(r, partners, mode);
     const monitoring = readMonitoring(r, cfg.monitoring);
@@ -157,15 +158,28 @@ function readNetwork(r: FieldReader, value: unknown, mode: Mode | undefined): { 
     return { scope, model: { vpcId, subnetId, ...scope, routeTableIds: routeTables.values } };
 }
 
-function readEndpoint(r: FieldReader, value: unknown): EndpointModel | undefined {
-    const keys = ["instanceType", "ami", "amiOwner", "amiNameFilter", "sshUser", "keyName", "adminCidrs", "bastion", "rootVolumeGiB", "ipsecDaemon"];
+/** Which image and login settings the config names itself (rather than taking them from `os`). */
+interface ExplicitImage {
+    /** Config paths of `endpoint.ami`, `amiOwner`, `amiNameFilter` where set: they describe one image. */
+    readonly imagePaths: readonly string[];
+    readonly sshUser: boolean;
+}
+
+function readEndpoint(r: FieldReader, value: unknown): { model?: EndpointModel; explicit: ExplicitImage } {
+    const keys = ["instanceType", "os", "ami", "amiOwner", "amiNameFilter", "sshUser", "keyName", "adminCidrs", "bastion", "rootVolumeGiB", "ipsecDaemon"];
     const before = r.errors.length;
     const e = r.object("endpoint", value, keys, false) ?? {};
     const instanceType = r.string("endpoint.instanceType", e.instanceType, false, /^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "an EC2 instance type (e.g. t3.micro)") ?? DEFAULTS.instanceType;
+    const os = r.oneOf("endpoint.os", e.os, ENDPOINT_OSES, DEFAULT_ENDPOINT_OS);
+    const image = OS_IMAGES[os ?? DEFAULT_ENDPOINT_OS];
     const ami = r.string("endpoint.ami", e.ami, false, AWS_ID("ami"), "an AMI id (ami- and 8 or 17 hex digits)");
-    const amiOwner = r.string("endpoint.amiOwner", e.amiOwner, false, /^([0-9]{12}|amazon|self|aws-marketplace)$/, "an AWS account id (12 digits) or amazon, self, aws-marketplace") ?? DEFAULTS.amiOwner;
-    const amiNameFilter = r.string("endpoint.amiNameFilter", e.amiNameFilter, false, /^[A-Za-z0-9*?./_ ()-]{1,128}$/, "an AMI name pattern") ?? DEFAULTS.amiNameFilter;
-    const sshUser = r.string("endpoint.sshUser", e.sshUser, false, UNIX_USER, "a Unix user name") ?? DEFAULTS.sshUser;
+    const amiOwner = r.string("endpoint.amiOwner", e.amiOwner, false, /^([0-9]{12}|amazon|self|aws-marketplace)$/, "an AWS account id (12 digits) or amazon, self, aws-marketplace") ?? image.amiOwner;
+    const amiNameFilter = r.string("endpoint.amiNameFilter", e.amiNameFilter, false, /^[A-Za-z0-9*?./_ ()-]{1,128}$/, "an AMI name pattern") ?? image.amiNameFilter;
+    const sshUser = r.string("endpoint.sshUser", e.sshUser, false, UNIX_USER, "a Unix user name") ?? image.sshUser;
+    const explicit: ExplicitImage = {
+        imagePaths: (["ami", "amiOwner", "amiNameFilter"] as const).filter((k) => e[k] !== undefined && e[k] !== null).map((k) => `endpoint.${k}`),
+        sshUser: e.sshUser !== undefined && e.sshUser !== null,
+    };
     const keyName = r.string("endpoint.keyName", e.keyName, false, /^[\x20-\x7e]{1,255}$/, "an EC2 key pair name");
     const admin = readList(r, "endpoint.adminCidrs", e.adminCidrs, (p, v) => r.cidr(p, v, SSH_SOURCE, false));
     noOverlaps(r, "endpoint.adminCidrs", admin.items, "admin CIDR");
@@ -184,8 +198,25 @@ function readEndpoint(r: FieldReader, value: unknown): EndpointModel | undefined
     }
     const rootVolumeGiB = r.integer("endpoint.rootVolumeGiB", e.rootVolumeGiB, 8, 1024, DEFAULTS.rootVolumeGiB);
     const ipsecDaemon = r.oneOf("endpoint.ipsecDaemon", e.ipsecDaemon, DAEMONS, DEFAULTS.ipsecDaemon);
-    if (r.errors.length > before || rootVolumeGiB === undefined || ipsecDaemon === undefined) return undefined;
-    return { instanceType, ami, amiOwner, amiNameFilter, sshUser, keyName, adminCidrs: admin.values, bastion, rootVolumeGiB, ipsecDaemon };
+    if (r.errors.length > before || rootVolumeGiB === undefined || ipsecDaemon === undefined || os === undefined) return { explicit };
+    return { model: { instanceType, os, ami, amiOwner, amiNameFilter, sshUser, keyName, adminCidrs: admin.values, bastion, rootVolumeGiB, ipsecDaemon }, explicit };
+}
+
+/** A partner's OS, image and login user: the endpoint's, or (for a partner on another OS) that
+ *  OS's official image and user. An image named in config fits one OS only. */
+function readPartnerOs(r: FieldReader, path: string, value: unknown, endpoint: EndpointModel | undefined, explicit: ExplicitImage): Pick<PartnerModel, "os" | "image" | "sshUser"> | undefined {
+    const os: EndpointOs | undefined = r.oneOf(`${path}.os`, value, ENDPOINT_OSES, endpoint?.os ?? DEFAULT_ENDPOINT_OS);
+    if (!os || !endpoint) return undefined;
+    if (os === endpoint.os) {
+        const image = endpoint.ami === undefined ? { amiOwner: endpoint.amiOwner, amiNameFilter: endpoint.amiNameFilter } : { ami: endpoint.ami, amiOwner: endpoint.amiOwner, amiNameFilter: endpoint.amiNameFilter };
+        return { os, image, sshUser: endpoint.sshUser };
+    }
+    if (explicit.imagePaths.length > 0) {
+        r.error(`${path}.os`, `"${os}" differs from endpoint.os "${endpoint.os}", but ${explicit.imagePaths.join(", ")} name one image for "${endpoint.os}"; expected no image settings in endpoint (each OS then boots its official image), or this partner on "${endpoint.os}"`);
+        return undefined;
+    }
+    const own = OS_IMAGES[os];
+    return { os, image: { amiOwner: own.amiOwner, amiNameFilter: own.amiNameFilter }, sshUser: explicit.sshUser ? endpoint.sshUser : own.sshUser };
 }
 
 function readBastion(r: FieldReader, value: unknown): BastionModel | undefined {
@@ -296,8 +327,8 @@ interface ReadPartner {
     readonly model?: PartnerModel;
 }
 
-function readPartner(r: FieldReader, path: string, value: unknown, mode: Mode | undefined, network: NetworkScope | undefined, endpoint: EndpointModel | undefined): ReadPartner {
-    const keys = ["name", "privateIp", "gatewayIp", "remoteId", "remoteHosts", "ike", "natEip", "tunnelEip", "inbound", "proxies", "ipsecDaemon"];
+function readPartner(r: FieldReader, path: string, value: unknown, mode: Mode | undefined, network: NetworkScope | undefined, endpoint: EndpointModel | undefined, explicit: ExplicitImage): ReadPartner {
+    const keys = ["name", "privateIp", "gatewayIp", "remoteId", "remoteHosts", "ike", "natEip", "tunnelEip", "inbound", "proxies", "ipsecDaemon", "os"];
     const before = r.errors.length;
     const raw = value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Raw) : undefined;
     const misplacedSecrets = raw ? Object.keys(raw).filter((k) => MISPLACED_SECRET_KEYS.includes(k.toLowerCase().replace(/[-_]/g, ""))) : [];
@@ -322,6 +353,7 @@ function readPartner(r: FieldReader, path: string, value: unknown, mode: Mode | 
     const tunnelEip = readEip(r, `${path}.tunnelEip`, p.tunnelEip);
     const ipsecDaemon = r.oneOf(`${path}.ipsecDaemon`, p.ipsecDaemon, DAEMONS, endpoint?.ipsecDaemon ?? DEFAULTS.ipsecDaemon);
     if (ipsecDaemon === "libreswan") checkLibreswan(r, path, ike, remoteId);
+    const machine = readPartnerOs(r, path, p.os, endpoint, explicit);
 
     if (network && privateIp) {
         if (!cidrContains(network.subnetCidr, privateIp)) r.error(`${path}.privateIp`, `"${privateIp}" is outside network.subnetCidr ${network.subnetCidr}; expected an address inside it`);
@@ -357,8 +389,8 @@ function readPartner(r: FieldReader, path: string, value: unknown, mode: Mode | 
     if (mode === "classic-proxy" && proxies && proxies.length === 0) {
         r.warn(`${path}.proxies`, "is empty: in classic-proxy mode our instances reach a partner only through proxies, so only partner-initiated inbound traffic will flow");
     }
-    if (r.errors.length > before || !name || !privateIp || !gatewayIp || !remoteId || !remoteHosts || !ike || !ipsecDaemon || !inbound || !proxies) return { name };
-    return { name, model: { name, privateIp, gatewayIp, remoteId, remoteHosts, ike, natEip, tunnelEip, inbound, proxies, ipsecDaemon } };
+    if (r.errors.length > before || !name || !privateIp || !gatewayIp || !remoteId || !remoteHosts || !ike || !ipsecDaemon || !inbound || !proxies || !machine) return { name };
+    return { name, model: { name, privateIp, gatewayIp, remoteId, remoteHosts, ike, natEip, tunnelEip, inbound, proxies, ipsecDaemon, ...machine } };
 }
 
 /** Two inbound mappings match the same packets when sources, protocols and ports all intersect. */

@@ -17,7 +17,7 @@
  */
 import { createTwoFilesPatch } from "diff";
 import { referencedResources } from "./placeholders";
-import { changeNote, forcesReplacement, isIgnored, replacementNote, updateNote } from "./replaceRules";
+import { changeNote, forcesReplacement, isIgnored, replacementNote, replacesOnChange, updateNote } from "./replaceRules";
 import type { PartnerPlan, PlannedResource, StackPlan } from "./types";
 
 export type Action = "create" | "update" | "replace" | "delete";
@@ -93,7 +93,7 @@ function ownChanges(before: PlannedResource, after: PlannedResource): PropertyCh
     const paths = [...new Set([...a.keys(), ...b.keys()])].filter((p) => !same(a.get(p), b.get(p)));
     return paths.map((path) => ({
         path, before: a.get(path), after: b.get(path),
-        forcesReplacement: forcesReplacement(after.type, path),
+        forcesReplacement: forcesReplacement(after.type, path) || replacesOnChange(after.options.replaceOnChanges ?? [], path),
         ignored: isIgnored(after.options.ignoreChanges, path),
         note: changeNote(after.type, path),
     }));

@@ -25,6 +25,7 @@ function optionsText(r: PlannedResource): string {
     if (r.options.protect) parts.push("protect");
     if (r.options.deleteBeforeReplace) parts.push("deleteBeforeReplace");
     if (r.options.ignoreChanges.length > 0) parts.push(`ignoreChanges [${r.options.ignoreChanges.join(", ")}]`);
+    if ((r.options.replaceOnChanges ?? []).length > 0) parts.push(`replaceOnChanges [${r.options.replaceOnChanges.join(", ")}]`);
     return parts.length > 0 ? `  [${parts.join(", ")}]` : "";
 }
 
@@ -74,7 +75,9 @@ function details(r: PlannedResource, partner: PartnerPlan | undefined, plan: Sta
         case "aws:ec2/instance:Instance": {
             const meta = i.metadataOptions as Inputs | undefined;
             const root = i.rootBlockDevice as Inputs | undefined;
-            const ami = plan.ami.pinned ? `AMI ${plan.ami.shown} (pinned; changing it replaces the endpoint)` : `AMI ${str(i.ami)}`;
+            const image = partner?.ami ?? plan.ami;
+            const os = partner ? `${partner.os}: ` : "";
+            const ami = image.pinned ? `${os}AMI ${image.shown} (pinned; changing it replaces the endpoint)` : `${os}AMI ${str(i.ami)}`;
             return [
                 `${str(i.instanceType)} in ${str(i.subnetId)}, private IP ${str(i.privateIp)}, key pair ${str(i.keyName)}`,
                 ami,

@@ -47,7 +47,7 @@ export function renderPlannedEndpoint(
     return {
         files,
         scripts: [
-            { name: "apply.sh", command: applyCommand(model), content: renderApplyScript(partner, files, generation) },
+            { name: "apply.sh", command: applyCommand(model, partner), content: renderApplyScript(partner, files, generation) },
             { name: "bootstrap.sh", command: bootstrapCommand(model, model.mode, partner), content: renderBootstrapScript() },
         ],
     };

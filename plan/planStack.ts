@@ -5,7 +5,7 @@
  * print: secrets redacted, mocked cloud values replaced by placeholders.
  */
 import { CONFIG_KEYS } from "../core/config";
-import type { StackModel } from "../core/model";
+import type { EndpointImageModel, StackModel } from "../core/model";
 import { contentHashes, renderEndpointFiles } from "../core/render";
 import { formatIssue, validateStackConfig, type ValidationIssue } from "../core/validate";
 import { evaluateProgram, isSecretValue, MOCK_AMI, revealSecrets, type Evaluation, type RecordedResource } from "../program/mocks";
@@ -74,11 +74,11 @@ async function quietly<T>(known: readonly string[], run: () => Promise<T>): Prom
 
 function buildPlan(req: PlanRequest, model: StackModel, evaluation: Evaluation, warnings: string[]): StackPlan {
     const forms = req.secrets.forms();
-    const ami = model.endpoint.ami
-        ? { pinned: true, shown: model.endpoint.ami }
-        : { pinned: false, shown: `<looked up at first up: newest "${model.endpoint.amiNameFilter}" owned by ${model.endpoint.amiOwner}, then ignored>` };
+    const imageOf = (image: EndpointImageModel) => image.ami
+        ? { pinned: true, shown: image.ami }
+        : { pinned: false, shown: `<looked up at first up: newest "${image.amiNameFilter}" owned by ${image.amiOwner}, then ignored>` };
+    const ami = imageOf(model.endpoint);
     const stackWide = new Placeholders().addMockedIds(evaluation.resources);
-    if (!ami.pinned) stackWide.addExact(MOCK_AMI, ami.shown);
 
     const located = locate(evaluation.resources, req.stack);
     const partners = model.partners.map((partner): PartnerPlan => {
@@ -88,6 +88,9 @@ function buildPlan(req: PlanRequest, model: StackModel, evaluation: Evaluation, 
             tunnel: plannedAddress(partner.name, "tunnel", partner.tunnelEip, own),
         };
         const placeholders = stackWide.extend();
+        const partnerAmi = imageOf(partner.image);
+        // Every lookup is mocked with one id: each partner's placeholder names its own OS's image.
+        if (!partnerAmi.pinned) placeholders.addExact(MOCK_AMI, partnerAmi.shown);
         const mocked = { nat: outputOf(evaluation, "natIps", partner.name), tunnel: outputOf(evaluation, "tunnelIps", partner.name) };
         if (!addresses.nat.ip) placeholders.addAddress(mocked.nat, addresses.nat.shown);
         if (!addresses.tunnel.ip) placeholders.addAddress(mocked.tunnel, addresses.tunnel.shown);
@@ -105,6 +108,8 @@ function buildPlan(req: PlanRequest, model: StackModel, evaluation: Evaluation, 
         const endpoint = renderPlannedEndpoint(model, partner, addresses, psk);
         return {
             name: partner.name,
+            os: partner.os,
+            ami: partnerAmi,
             privateIp: partner.privateIp,
             gatewayIp: partner.gatewayIp,
             addresses,

@@ -37,6 +37,11 @@ export function forcesReplacement(type: string, path: string): boolean {
     return (REPLACE_ON[type] ?? []).some((rule) => under(path, rule));
 }
 
+/** The resource's own `replaceOnChanges` paths; `tags["a:b"]` is the flattened path `tags.a:b`. */
+export function replacesOnChange(rules: readonly string[], path: string): boolean {
+    return rules.some((rule) => under(path, rule.replace(/\["([^"]+)"\]/g, ".$1")));
+}
+
 export function isIgnored(ignoreChanges: readonly string[], path: string): boolean {
     return ignoreChanges.some((rule) => under(path, rule));
 }

@@ -53,6 +53,10 @@ export interface PlannedAddress {
 
 export interface PartnerPlan {
     readonly name: string;
+    /** The endpoint's OS (`partners[].os`, else `endpoint.os`). */
+    readonly os: string;
+    /** Its AMI: pinned id, or how it is looked up for that OS. */
+    readonly ami: { readonly pinned: boolean; readonly shown: string };
     readonly privateIp: string;
     readonly gatewayIp: string;
     readonly addresses: { readonly nat: PlannedAddress; readonly tunnel: PlannedAddress };
@@ -79,7 +83,7 @@ export interface StackPlan {
     /** The stack file, as named to the user (with `@ ref` for a git version). */
     readonly source: string;
     readonly mode: string;
-    /** The AMI: pinned id, or how it is looked up. */
+    /** The stack's AMI (`endpoint.os`'s): pinned id, or how it is looked up; partners may differ. */
     readonly ami: { readonly pinned: boolean; readonly shown: string };
     /** About the stack file: encrypted values the plan cannot read. */
     readonly notes: readonly string[];

@@ -18,6 +18,8 @@ export interface ResourceOptionsRecord {
     readonly protect: boolean;
     readonly deleteBeforeReplace: boolean;
     readonly ignoreChanges: readonly string[];
+    /** Property paths whose change replaces the resource (e.g. `tags["partner-vpn:os"]`). */
+    readonly replaceOnChanges: readonly string[];
     readonly additionalSecretOutputs: readonly string[];
     readonly dependencies: readonly string[];
 }
@@ -39,6 +41,8 @@ export interface Evaluation {
     readonly resources: readonly RecordedResource[];
     /** Stack outputs, resolved; secret outputs are revealed here (tests check they hold no secret). */
     readonly outputs: Record<string, unknown>;
+    /** Data source calls (the AMI lookups) with their arguments, in call order. */
+    readonly invokes: readonly { readonly token: string; readonly args: Record<string, unknown> }[];
 }
 
 export interface EvaluateOptions {
@@ -114,7 +118,7 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
 type Req = {
     getType(): string; getName(): string; getParent(): string; getProtect?(): boolean | undefined;
     getDeletebeforereplace?(): boolean; getIgnorechangesList?(): string[]; getAdditionalsecretoutputsList?(): string[];
-    getDependenciesList?(): string[];
+    getDependenciesList?(): string[]; getReplaceonchangesList?(): string[];
 };
 
 /** Resolves an Output (or plain value, or nested structure of them) to its value. */
@@ -133,6 +137,7 @@ export async function evaluateProgram(config: Readonly<Record<string, string>>, 
     running = true;
     try {
         const resources: RecordedResource[] = [];
+        const invokes: { token: string; args: Record<string, unknown> }[] = [];
         const pending = new Map<string, Partial<RecordedResource>>();
         await pulumi.runtime.setMocks({
             newResource: (args) => {
@@ -144,11 +149,12 @@ export async function evaluateProgram(config: Readonly<Record<string, string>>, 
                 resources.push({
                     type: args.type, name: args.name, urn: recorded.urn ?? "", parent: recorded.parent ?? "",
                     read: existingId !== undefined, inputs: args.inputs,
-                    options: recorded.options ?? { protect: false, deleteBeforeReplace: false, ignoreChanges: [], additionalSecretOutputs: [], dependencies: [] },
+                    options: recorded.options ?? { protect: false, deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], additionalSecretOutputs: [], dependencies: [] },
                 });
                 return { id, state };
             },
             call: (args) => {
+                invokes.push({ token: args.token, args: args.inputs as Record<string, unknown> });
                 if (args.token === "aws:ec2/getAmi:getAmi") return { id: MOCK_AMI, imageId: MOCK_AMI, name: "mocked-ubuntu-image" };
                 throw new Error(`unexpected invoke under mocks: ${args.token}`);
             },
@@ -167,6 +173,7 @@ export async function evaluateProgram(config: Readonly<Record<string, string>>, 
                         protect: req.getProtect?.() ?? false,
                         deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
                         ignoreChanges: req.getIgnorechangesList?.() ?? [],
+                        replaceOnChanges: req.getReplaceonchangesList?.() ?? [],
                         additionalSecretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
                         dependencies: req.getDependenciesList?.() ?? [],
                     },
@@ -180,7 +187,7 @@ export async function evaluateProgram(config: Readonly<Record<string, string>>, 
         // Registrations whose inputs resolved last may still be in flight; the runtime exports
         // this wait (untyped) for exactly that.
         await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
-        return { resources, outputs: resolved };
+        return { resources, outputs: resolved, invokes };
     } finally {
         running = false;
     }

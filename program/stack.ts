@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_KEYS, CONFIG_NAMESPACE } from "../core/config";
-import type { StackModel } from "../core/model";
+import type { EndpointImageModel } from "../core/model";
 import { formatIssue, validateStackConfig } from "../core/validate";
 import { createAlarmTopic } from "../components/monitoring";
 import { PartnerVpn, type PartnerHandoff } from "../components/partnerVpn";
@@ -28,17 +28,23 @@ function readSecret(key: string): unknown {
     return value === undefined ? undefined : parseConfigValue(value);
 }
 
-function stackAmi(model: StackModel): pulumi.Input<string> {
-    if (model.endpoint.ami) return model.endpoint.ami;
-    return aws.ec2.getAmiOutput({
+/** The pinned AMI, or one lookup per distinct image (partners on the same OS share it). */
+function imageAmi(image: EndpointImageModel, lookups: Map<string, pulumi.Output<string>>): pulumi.Input<string> {
+    if (image.ami) return image.ami;
+    const key = `${image.amiOwner} ${image.amiNameFilter}`;
+    const known = lookups.get(key);
+    if (known) return known;
+    const id = aws.ec2.getAmiOutput({
         mostRecent: true,
-        owners: [model.endpoint.amiOwner],
+        owners: [image.amiOwner],
         filters: [
-            { name: "name", values: [model.endpoint.amiNameFilter] },
+            { name: "name", values: [image.amiNameFilter] },
             { name: "architecture", values: ["x86_64"] },
             { name: "virtualization-type", values: ["hvm"] },
         ],
     }).id;
+    lookups.set(key, id);
+    return id;
 }
 
 export function definePartnerVpnStack(): StackOutputs {
@@ -55,13 +61,13 @@ export function definePartnerVpnStack(): StackOutputs {
     }
     const model = result.model;
     const keys = psks as Record<string, string>;
-    const ami = stackAmi(model);
     const region = aws.config.region;
     if (!region) throw new pulumi.RunError("partner-vpn: aws:region is not set; expected the stack's AWS region (pulumi config set aws:region eu-west-1): the alarms' recover action needs it");
     const topic = model.monitoring.alarmTopic;
     const alarmTopicArn = topic.kind === "existing" ? topic.arn : topic.kind === "create" ? createAlarmTopic("partner-vpn").arn : undefined;
+    const lookups = new Map<string, pulumi.Output<string>>();
     const components = model.partners.map((partner) => new PartnerVpn(partner.name, {
-        model, partner, ami, region, alarmTopicArn,
+        model, partner, ami: imageAmi(partner.image, lookups), region, alarmTopicArn,
         psk: pulumi.secret(keys[partner.name]),
         sshPrivateKey: pulumi.secret(sshPrivateKey as string),
     }));

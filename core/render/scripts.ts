@@ -177,34 +177,37 @@ export function renderBootstrapScript(): string {
     return text.replace(marker, `<<'${CHARON_SETTINGS_END}'\n${settings}${CHARON_SETTINGS_END}\n`);
 }
 
-function asRoot(model: StackModel, command: string): string {
-    return model.endpoint.sshUser === "root" ? command : `sudo -n ${command}`;
+/** As the login user of the partner's endpoint (the stack's, without a partner), through sudo unless root. */
+function asRoot(model: StackModel, command: string, partner?: PartnerModel): string {
+    return (partner?.sshUser ?? model.endpoint.sshUser) === "root" ? command : `sudo -n ${command}`;
 }
 
 /** The apply command's `create`: the script arrives on stdin, never in the command line. */
-export function applyCommand(model: StackModel): string {
-    return asRoot(model, "bash -s");
+export function applyCommand(model: StackModel, partner?: PartnerModel): string {
+    return asRoot(model, "bash -s", partner);
 }
 
 /**
- * The bootstrap command's `create`: `bash -s -- MODE`, plus `libreswan ikev1|ikev2` for an
+ * The bootstrap command's `create`: `bash -s -- MODE OS`, plus `libreswan ikev1|ikev2` for an
  * endpoint whose partner uses Libreswan (the package to install, and whether pluto must accept
- * IKEv1 at all: a global `config setup` setting). For a strongSwan partner, one
+ * IKEv1 at all: a global `config setup` setting). OS is the partner's `os` (the stack's without a
+ * partner): the bootstrap checks the machine runs it. For a strongSwan partner, one
  * `proposal=KIND:PROPOSAL:ALGS` word per proposal: the bootstrap fails, naming the proposal, when
  * the installed charon lacks one of those algorithms.
  */
 export function bootstrapCommand(model: StackModel, mode: Mode = model.mode, partner?: PartnerModel): string {
+    const os = partner?.os ?? model.endpoint.os;
     const words = partner?.ipsecDaemon === "libreswan"
         ? [shellWord("daemon", "libreswan"), shellWord("IKE version", partner.ike.version === 1 ? "ikev1" : "ikev2")]
         : partner ? charonRequirementWords(partner).map((w) => shellWord("proposal", `proposal=${w}`)) : [];
-    return asRoot(model, ["bash -s --", shellWord("mode", mode), ...words].join(" "));
+    return asRoot(model, ["bash -s --", shellWord("mode", mode), shellWord("os", os), ...words].join(" "), partner);
 }
 
 /**
  * The apply command's `delete`. It names the generation its create applied, so the delete of a
  * replaced command (run after the new create) finds a newer generation and removes nothing.
  */
-export function removeCommand(model: StackModel, partner: string, generation: string): string {
-    const run = asRoot(model, `${REMOVE_SCRIPT} ${shellWord("partner", label("partner name", partner))} ${shellWord("generation", generation)}`);
+export function removeCommand(model: StackModel, partner: string, generation: string, endpointOf?: PartnerModel): string {
+    const run = asRoot(model, `${REMOVE_SCRIPT} ${shellWord("partner", label("partner name", partner))} ${shellWord("generation", generation)}`, endpointOf);
     return `if [ -x ${REMOVE_SCRIPT} ]; then ${run}; else echo 'partner-vpn: nothing installed'; fi`;
 }

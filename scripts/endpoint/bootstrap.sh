@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # partner-vpn bootstrap: prepares a fresh endpoint once (packages, forwarding, the boot restore
-# unit). Safe to re-run. Arguments: the stack mode (vpc-routing or classic-proxy), then words in
-# any order: the IPsec daemon (strongswan, the default, or libreswan), the partner's IKE version
-# (ikev1 or ikev2; Libreswan's global IKEv1 policy), and per strongSwan proposal
+# unit). Safe to re-run. Arguments: the stack mode (vpc-routing or classic-proxy), the endpoint OS
+# (debian-13, debian-12 or ubuntu-24.04: the config's endpoint.os; checked against the machine),
+# then words in any order: the IPsec daemon (strongswan, the default, or libreswan), the partner's
+# IKE version (ikev1 or ikev2; Libreswan's global IKEv1 policy), and per strongSwan proposal
 # proposal=KIND:PROPOSAL:ALG,ALG,... (what charon's crypto plugins must implement; checked below).
 set -euo pipefail
 
-mode=${1:?usage: bootstrap MODE [strongswan | libreswan] [ikev1 | ikev2] [proposal=KIND:PROPOSAL:ALGS ...]}
-shift
+usage="usage: bootstrap MODE OS [strongswan | libreswan] [ikev1 | ikev2] [proposal=KIND:PROPOSAL:ALGS ...]"
+mode=${1:?$usage}
+os=${2:?$usage}
+shift 2
 daemon=strongswan
 ike=ikev2
 requirements=""
@@ -19,6 +22,22 @@ for word in "$@"; do
         *) echo "partner-vpn: unknown bootstrap argument: $word" >&2; exit 2 ;;
     esac
 done
+
+# The config names the OS the image was chosen for; refuse to provision anything else (a pinned
+# AMI of another distribution, or a release the package names below were not written for).
+case $os in
+    debian-13) want_id=debian want_version=13 ;;
+    debian-12) want_id=debian want_version=12 ;;
+    ubuntu-24.04) want_id=ubuntu want_version=24.04 ;;
+    *) echo "partner-vpn: unknown endpoint OS: $os (expected debian-13, debian-12 or ubuntu-24.04)" >&2; exit 2 ;;
+esac
+os_release() { sed -n "s/^$1=//p" /etc/os-release 2>/dev/null | tr -d '"'; }
+have_id=$(os_release ID)
+have_version=$(os_release VERSION_ID)
+if [ "$have_id" != "$want_id" ] || [ "$have_version" != "$want_version" ]; then
+    echo "partner-vpn: this machine runs ${have_id:-?} ${have_version:-?}, but the config says $os; expected the image of endpoint.os" >&2
+    exit 2
+fi
 
 # The instance may still be running cloud-init (which also runs apt); wait for it.
 if command -v cloud-init >/dev/null 2>&1; then
@@ -41,9 +60,10 @@ if [ "$daemon" = libreswan ]; then
     ipsec_unit=ipsec.service
 fi
 if [ "$mode" = classic-proxy ]; then
-    # Ubuntu ships the stream module (raw TCP proxying) separately from nginx.
+    # Debian and Ubuntu ship the stream module (raw TCP proxying) separately from nginx.
     packages+=(nginx libnginx-mod-stream)
 fi
+
 attempt=0
 until apt-get update -q && apt-get install -y -q --no-install-recommends "${packages[@]}"; do
     attempt=$((attempt + 1))
@@ -122,7 +142,7 @@ if [ "$daemon" = libreswan ]; then
         systemctl restart ipsec.service
     fi
 else
-    # charon-systemd's unit is strongswan.service on current Ubuntu, strongswan-swanctl.service on older.
+    # charon-systemd's unit is strongswan.service on Debian 12/13 and Ubuntu 24.04 (strongswan-swanctl.service on older).
     systemctl enable --now strongswan.service 2>/dev/null || systemctl enable --now strongswan-swanctl.service
     # Fail here, loudly, if the installed charon cannot do an algorithm the partner's proposals use:
     # every apply would be refused for it, and a tunnel would never negotiate.
@@ -143,4 +163,4 @@ fi
 if [ "$mode" = classic-proxy ]; then
     systemctl enable nginx.service
 fi
-echo "partner-vpn: bootstrap complete ($mode, $daemon)"
+echo "partner-vpn: bootstrap complete ($mode, $os, $daemon)"

@@ -48,7 +48,7 @@ describe("plan for a Libreswan partner", () => {
         const secretsFile = partner.files.find((f) => f.path.endsWith(".secrets"));
         expect(secretsFile?.content).to.include("<REDACTED: bigcorp's PSK");
         expect(partner.files.find((f) => f.path.endsWith("partner-vpn-bigcorp.conf"))?.content).to.include("\tikev2=no\n");
-        expect(partner.scripts.find((s) => s.name === "bootstrap.sh")?.command).to.equal("sudo -n bash -s -- 'classic-proxy' 'libreswan' 'ikev1'");
+        expect(partner.scripts.find((s) => s.name === "bootstrap.sh")?.command).to.equal("sudo -n bash -s -- 'classic-proxy' 'debian-13' 'libreswan' 'ikev1'");
         for (const f of [...partner.files.map((x) => x.content), ...partner.scripts.map((s) => s.content)]) {
             expect(containsSecret(f, secrets.forms())).to.equal(false);
         }

@@ -58,8 +58,8 @@ for (const stack of DEV_STACKS) {
             expect(text).to.match(/ingress udp 500 +from \d+\.\d+\.\d+\.\d+\/32 +"IKE from/);
             expect(text).to.match(/ingress udp 4500 +from .*"IPsec NAT-T/);
             expect(text).to.include(`private IP ${p.privateIp}`);
-            expect(text).to.include("[deleteBeforeReplace, ignoreChanges [ami]]");
-            expect(text).to.match(/AMI <looked up at first up: newest ".*" owned by \d+, then ignored>/);
+            expect(text).to.include('[deleteBeforeReplace, ignoreChanges [ami], replaceOnChanges [tags["partner-vpn:os"]]]');
+            expect(text).to.include('debian-13: AMI <looked up at first up: newest "debian-13-amd64-*" owned by 136693071363, then ignored>');
             expect(text).to.match(/Eip \S+-nat-eip .*\[protect\]/);
             expect(text).to.include("pushes ");
             expect(text).to.include("triggers (any change replaces the command, so it runs again)");

@@ -121,7 +121,7 @@ describe("endpoint resources", () => {
     it("SSH goes through the bastion to the private IP, as the configured user, never as root by default", async () => {
         const ev = await evaluate(stackConfig("Pulumi.dev.yaml"));
         const conn = revealSecrets(one(ev, T.command, "bigcorp-apply").inputs.connection) as Record<string, unknown>;
-        expect(conn).to.include({ host: "172.16.0.5", user: "ubuntu", port: 22 });
+        expect(conn).to.include({ host: "172.16.0.5", user: "admin", port: 22 });
         expect(conn.proxy).to.include({ host: "bastion.dev.example.com", user: "ec2-user", port: 22 });
         const direct = editConfig(stackConfig("Pulumi.dev.yaml"), (cfg) => {
             const e = cfg.endpoint as Record<string, unknown>;

@@ -348,13 +348,13 @@ describe("renderEndpointFiles with Libreswan partners", () => {
 
     it("bootstraps a Libreswan endpoint with the daemon and the IKE version; strongSwan endpoints with their proposals' charon algorithms", () => {
         const model = dev();
-        expect(bootstrapCommand(model, model.mode, p0())).to.equal("sudo -n bash -s -- 'vpc-routing' 'libreswan' 'ikev2'");
-        expect(bootstrapCommand(model, model.mode, withIke(p0(), { version: 1 }))).to.equal("sudo -n bash -s -- 'vpc-routing' 'libreswan' 'ikev1'");
+        expect(bootstrapCommand(model, model.mode, p0())).to.equal("sudo -n bash -s -- 'vpc-routing' 'debian-13' 'libreswan' 'ikev2'");
+        expect(bootstrapCommand(model, model.mode, withIke(p0(), { version: 1 }))).to.equal("sudo -n bash -s -- 'vpc-routing' 'debian-13' 'libreswan' 'ikev1'");
         const swan = modelOf(readStackConfig(DEV));
         expect(bootstrapCommand(swan, swan.mode, swan.partners[0])).to.equal(
-            "sudo -n bash -s -- 'vpc-routing' 'proposal=ike:aes256-sha256-modp2048:AES_CBC,HMAC_SHA2_256_128,MODP_2048,PRF_HMAC_SHA2_256' 'proposal=esp:aes256-sha256-modp2048:MODP_2048'",
+            "sudo -n bash -s -- 'vpc-routing' 'debian-13' 'proposal=ike:aes256-sha256-modp2048:AES_CBC,HMAC_SHA2_256_128,MODP_2048,PRF_HMAC_SHA2_256' 'proposal=esp:aes256-sha256-modp2048:MODP_2048'",
         );
-        expect(bootstrapCommand(swan)).to.equal("sudo -n bash -s -- 'vpc-routing'");
+        expect(bootstrapCommand(swan)).to.equal("sudo -n bash -s -- 'vpc-routing' 'debian-13'");
     });
 });
 

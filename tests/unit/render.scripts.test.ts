@@ -203,8 +203,8 @@ describe("remote command strings", () => {
     });
 
     it("bootstraps with the mode as a quoted argument", () => {
-        expect(bootstrapCommand(dev())).to.equal("sudo -n bash -s -- 'vpc-routing'");
-        expect(bootstrapCommand(classic())).to.equal("sudo -n bash -s -- 'classic-proxy'");
+        expect(bootstrapCommand(dev())).to.equal("sudo -n bash -s -- 'vpc-routing' 'debian-13'");
+        expect(bootstrapCommand(classic())).to.equal("sudo -n bash -s -- 'classic-proxy' 'debian-13'");
         expect(() => bootstrapCommand(dev(), "vpc-routing; reboot" as never)).to.throw(RenderError);
     });
 
