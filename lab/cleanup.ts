@@ -12,6 +12,8 @@ export const LAB_NAMESPACE_PREFIX = "pvl-";
 const processes = new Map<number, string>();
 const namespaces = new Set<string>();
 const scratchDirs = new Set<string>();
+/** Overlay mounts of booted endpoints' roots: unmounted before their scratch folders go. */
+const mounts = new Set<string>();
 let handlersInstalled = false;
 
 export function registerProcess(pid: number, description: string): void {
@@ -29,6 +31,23 @@ export function registerNamespace(name: string): void {
 
 export function registerScratchDir(dir: string): void {
     scratchDirs.add(dir);
+}
+
+export function registerMount(mountPoint: string): void {
+    mounts.add(mountPoint);
+}
+
+export function unregisterMount(mountPoint: string): void {
+    mounts.delete(mountPoint);
+}
+
+/** Lazily unmounts the registered mounts under `dir` (all of them without `dir`). */
+export function unmountRegistered(dir?: string): void {
+    for (const m of [...mounts]) {
+        if (dir && !m.startsWith(`${dir}/`)) continue;
+        tryExec(["umount", "-l", m]);
+        mounts.delete(m);
+    }
 }
 
 /** Busy-free synchronous sleep (usable in an exit handler, where timers no longer run). */
@@ -106,6 +125,7 @@ export function cleanupLab(): CleanupReport {
     const names = [...namespaces];
     removeNamespaces(names);
     namespaces.clear();
+    unmountRegistered();
     for (const dir of scratchDirs) {
         try {
             fs.rmSync(dir, { recursive: true, force: true });
@@ -123,6 +143,7 @@ export function cleanupLab(): CleanupReport {
  */
 export function releaseForKeeping(): { namespaces: string[]; scratchDirs: string[] } {
     const released = { namespaces: [...namespaces], scratchDirs: [...scratchDirs] };
+    mounts.clear();
     processes.clear();
     namespaces.clear();
     scratchDirs.clear();

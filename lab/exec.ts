@@ -120,8 +120,8 @@ const OUTPUT_CAP = 1 << 20;
  * Spawns a daemon-like process (charon, sshd, a test server) in its own process group and
  * registers it for cleanup. `onLine` sees each stdout line (for readiness and result records).
  */
-export function spawnLongRunning(argv: readonly string[], onLine?: (line: string) => void): LongRunning {
-    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+export function spawnLongRunning(argv: readonly string[], onLine?: (line: string) => void, env?: NodeJS.ProcessEnv): LongRunning {
+    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ["ignore", "pipe", "pipe"], env: env ? { ...process.env, ...env } : process.env });
     if (child.pid === undefined) throw new Error(`could not spawn ${formatCommand(argv)}`);
     const pid = child.pid;
     registerProcess(pid, formatCommand(argv));

@@ -14,6 +14,7 @@ import { EmbeddedFile, embeddedFiles } from "./applyScript";
 import { RemoteCommand } from "./engine";
 import { RunResult, sleep } from "./exec";
 import { PartnerRun, runPhase, StackSession } from "./stackSession";
+import { endpointCharonPid } from "./topology";
 
 export type InterruptPoint = "staged" | "switched";
 
@@ -79,8 +80,8 @@ function applyProcessTree(mntNs: string): number[] {
 
 export async function interruptedPush(s: StackSession, p: PartnerRun, cmd: RemoteCommand, point: InterruptPoint): Promise<Interruption> {
     const holder = p.lab.ep.holder;
-    const charon = p.lab.epCharon;
-    if (!holder || !charon) throw new Error("the endpoint node has no private mounts or no charon");
+    if (!holder) throw new Error("the endpoint node has no private mounts");
+    const charonPid = endpointCharonPid(p.lab);
     const root = `/proc/${holder.pid}/root`;
     const mntNs = fs.readlinkSync(`/proc/${holder.pid}/ns/mnt`);
     const files = embeddedFiles(cmd.stdin ?? "");
@@ -97,7 +98,7 @@ export async function interruptedPush(s: StackSession, p: PartnerRun, cmd: Remot
         const observed: string[] = [];
         for (let i = 0; i < 20_000 && !done && Date.now() - start < 20_000; i++) {
             if (point === "switched" && !charonStopped && fs.existsSync(`${state}/previous`)) {
-                process.kill(charon.process.pid, "SIGSTOP");
+                process.kill(charonPid, "SIGSTOP");
                 charonStopped = true;
             }
             if (reached(point, root, files)) {
@@ -125,6 +126,6 @@ export async function interruptedPush(s: StackSession, p: PartnerRun, cmd: Remot
         if (killed.length === 0) throw new Error(`the push ended (exit ${result.code}) before reaching the "${point}" point; nothing was killed`);
         return { point, killedAfterMs, observed, killedPids: killed, result };
     } finally {
-        if (charonStopped) process.kill(charon.process.pid, "SIGCONT");
+        if (charonStopped) process.kill(charonPid, "SIGCONT");
     }
 }

@@ -35,9 +35,9 @@ export interface FixtureRun {
     readonly session?: StackSession;
 }
 
-export async function runFixture(file: string, options: { keep?: boolean; onResult?: (r: CheckResult) => void } = {}): Promise<FixtureRun> {
+export async function runFixture(file: string, options: { keep?: boolean; os?: string; onResult?: (r: CheckResult) => void } = {}): Promise<FixtureRun> {
     const start = Date.now();
-    const fixture = loadLabFixture(file);
+    const fixture = loadLabFixture(file, { os: options.os });
     const base = { source: file, mode: fixture.model.mode, ikeVersions: [...new Set(fixture.model.partners.map((p) => p.ike.version))] };
     let session: StackSession | undefined;
     try {

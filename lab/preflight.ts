@@ -9,7 +9,9 @@ import * as crypto from "crypto";
 import { CHARON_BINARY } from "./strongswan";
 
 // conntrack: the endpoint scripts use it (bootstrap installs it), so the lab has it too.
-const REQUIRED_COMMANDS = ["ip", "iptables", "iptables-save", "iptables-restore", "nsenter", "unshare", "swanctl", "ssh", "ssh-keygen", "curl", "socat", "ss", "sysctl", "conntrack"];
+// debootstrap, dpkg-scanpackages, systemd-nspawn, flock: the booted endpoint images (lab/image.ts, lab/container.ts).
+const REQUIRED_COMMANDS = ["ip", "iptables", "iptables-save", "iptables-restore", "nsenter", "unshare", "swanctl", "ssh", "ssh-keygen", "curl", "socat", "ss", "sysctl", "conntrack",
+    "debootstrap", "dpkg-scanpackages", "systemd-nspawn", "flock"];
 const REQUIRED_FILES = [
     CHARON_BINARY,
     "/usr/sbin/sshd",
@@ -33,7 +35,7 @@ export function labUnavailableReason(): string | undefined {
     const missingCommands = REQUIRED_COMMANDS.filter((c) => !commandExists(c));
     const missingFiles = REQUIRED_FILES.filter((f) => !fs.existsSync(f));
     if (missingCommands.length || missingFiles.length) {
-        return `missing: ${[...missingCommands, ...missingFiles].join(", ")} (Debian: strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins openssh-server openssh-client iptables iproute2 curl socat conntrack)`;
+        return `missing: ${[...missingCommands, ...missingFiles].join(", ")} (Debian: strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins openssh-server openssh-client iptables iproute2 curl socat conntrack debootstrap dpkg-dev systemd-container util-linux)`;
     }
     const probe = `pvl-probe-${crypto.randomBytes(3).toString("hex")}`;
     try {

@@ -5,6 +5,7 @@
  * so a real stack file can never make the lab send a packet towards a real network.
  */
 import * as crypto from "crypto";
+import { ENDPOINT_OSES, OS_IMAGES } from "../core/os";
 import { cidrBounds, cidrContains, classify, hostOf, intToIp, ipToInt, isIpv4, parseCidr, prefixOf, toCidr } from "../core/addresses";
 import type { PartnerModel, StackModel } from "../core/model";
 import { pskProblem } from "../core/secrets";
@@ -173,10 +174,28 @@ export function modelFor(values: Readonly<Record<string, string>>, source = "the
 }
 
 /** Reads, validates and maps a stack file. Throws with every problem listed. */
-export function loadLabFixture(file: string): LabFixture {
+/**
+ * A stack file as a lab fixture. `os` (`npm run lab -- --os debian-12`) puts every endpoint on that
+ * OS (endpoint.os, partner overrides dropped). An endpoint OS the lab does not boot is refused here,
+ * before anything is built.
+ */
+export function loadLabFixture(file: string, options: { os?: string } = {}): LabFixture {
     const { values, encryptedKeys } = readStackFile(file);
     const plain = Object.fromEntries(Object.entries(values).filter(([k]) => !encryptedKeys.includes(k) && !/:(psks|sshPrivateKey)$/.test(k)));
+    if (options.os !== undefined) {
+        const endpoint = plain["partner-vpn:endpoint"] ? JSON.parse(plain["partner-vpn:endpoint"]) as Record<string, unknown> : {};
+        plain["partner-vpn:endpoint"] = JSON.stringify({ ...endpoint, os: options.os });
+        if (plain["partner-vpn:partners"]) {
+            const partners = JSON.parse(plain["partner-vpn:partners"]) as Record<string, unknown>[];
+            plain["partner-vpn:partners"] = JSON.stringify(partners.map(({ os: _dropped, ...rest }) => rest));
+        }
+    }
     const model = modelFor(plain, file);
+    model.partners.forEach((p, i) => {
+        if (!OS_IMAGES[p.os].bootedInLab) {
+            throw new Error(`${file}: partners[${i}] (${p.name}) runs ${p.os}, which the lab does not boot (it boots ${ENDPOINT_OSES.filter((o) => OS_IMAGES[o].bootedInLab).join(", ")}); run it with --os debian-13`);
+        }
+    });
     return { source: file, values: plain, model, ...labSpecFor(model) };
 }
 

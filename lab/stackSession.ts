@@ -2,21 +2,22 @@
  * One lab run for one stack file: builds the topology the config maps to, configures each
  * partner's side from the agreement (lab/partnerSide.ts), starts the test servers, evaluates the
  * program under mocks with lab secrets and provisions the endpoints with its remote commands over
- * real SSH, in dependency order, exactly as `pulumi up` would run them. Bootstrap cannot run in a
- * lab node (apt, systemd, cloud-init): it is skipped and said so, and what the lab needs of it
- * (forwarding) is done by the lab itself and reported as such.
+ * real SSH, in dependency order, exactly as `pulumi up` would run them. Each endpoint is a booted
+ * Debian image of the config's endpoint.os (lab/image.ts, lab/container.ts): the bootstrap runs
+ * over SSH as the configured user with sudo, against the image's local apt repository.
  */
 import * as fs from "fs";
 import type { PartnerModel, StackModel } from "../core/model";
-import { CHARON_DROP_IN, renderCharonSettings, swanctlChildName, swanctlConnectionName } from "../core/render";
+import { swanctlChildName, swanctlConnectionName } from "../core/render";
 import { commandNamed, LabSecrets, programCommands, ProgramRun, RemoteCommand, replayPlan, ReplayStep, runRemote } from "./engine";
 import { RunResult } from "./exec";
-import { readNodeFile, runInNodeOk, writeNodeFile } from "./node";
+import { readNodeFile, writeNodeFile } from "./node";
 import { renderPartnerSide } from "./partnerSide";
 import { CmdlineWatch, secretNeedles } from "./secretScan";
 import { ServerGroup, startServers } from "./servers";
 import { swanctl, waitEstablished } from "./strongswan";
 import { instanceListeners, labHostAddress, LabFixture, LabPartnerPlan, labPsk, modelFor, partnerListeners, withAddedHost } from "./stackLab";
+import { ensureLabImage, LabImage } from "./image";
 import { buildLab, emulateXfrmSourceSelection, iptablesIn, Lab, LabPartner, teardownLab } from "./topology";
 
 export interface PartnerRun {
@@ -129,10 +130,6 @@ export async function replayChange(
         await ensurePartnerServers(p);
     }
     for (const step of steps) {
-        if (step.name.endsWith("-bootstrap") && step.action !== "unchanged") {
-            s.notes.push(`${what}: ${step.name} would ${step.action} (skipped in the lab, as at provisioning)`);
-            continue;
-        }
         if (step.action === "create" || step.action === "update" || step.action === "replace") await runPhaseOk(s, what, step.next as RemoteCommand, "create");
         if (step.action === "replace" || step.action === "delete") {
             const previous = step.previous as RemoteCommand;
@@ -146,18 +143,32 @@ export async function replayChange(
     return steps;
 }
 
+/** The booted image for the fixture's endpoints (one OS per lab run: `--os` sets it for all). */
+async function endpointImage(fixture: LabFixture): Promise<{ image: LabImage; user: string }> {
+    const oses = [...new Set(fixture.model.partners.map((p) => p.os))];
+    const users = [...new Set(fixture.model.partners.map((p) => p.sshUser))];
+    if (oses.length !== 1 || users.length !== 1) throw new Error(`the lab boots one endpoint OS per run; the config has ${oses.join(", ")} (users ${users.join(", ")}): run it with --os`);
+    return { image: await ensureLabImage(oses[0]), user: users[0] };
+}
+
 export async function startSession(fixture: LabFixture, options: { scratchRoot?: string } = {}): Promise<StackSession> {
-    const lab = await buildLab(fixture.spec, { scratchRoot: options.scratchRoot });
+    const imageStart = Date.now();
+    const booted = await endpointImage(fixture);
+    const imageSeconds = (Date.now() - imageStart) / 1000;
+    const lab = await buildLab(fixture.spec, { scratchRoot: options.scratchRoot, endpointImage: booted });
+    const imageNote = booted.image.cached
+        ? `endpoint image ${booted.image.os}: from the cache (${imageSeconds.toFixed(1)} s); it was built in ${describeSteps(booted.image)}`
+        : `endpoint image ${booted.image.os}: built now in ${imageSeconds.toFixed(0)} s (${describeSteps(booted.image)}); later runs reuse it`;
     try {
-        return await provision(fixture, lab);
+        return await provision(fixture, lab, imageNote);
     } catch (err) {
         teardownLab(lab);
         throw err;
     }
 }
 
-async function provision(fixture: LabFixture, lab: Lab): Promise<StackSession> {
-    const notes = [...lab.notes];
+async function provision(fixture: LabFixture, lab: Lab, imageNote: string): Promise<StackSession> {
+    const notes = [imageNote, ...lab.notes];
     const psks = Object.fromEntries(fixture.partners.map((p) => [p.name, labPsk()]));
     const secrets: LabSecrets = { psks, sshPrivateKey: fs.readFileSync(lab.keys.clientKey, "utf8") };
     // The remote commands connect to the tunnel EIP (no bastion): an administrator in adminCidrs
@@ -198,22 +209,14 @@ async function provision(fixture: LabFixture, lab: Lab): Promise<StackSession> {
     for (const cmd of program.commands) {
         if (cmd.connection.privateKey.trim() !== secrets.sshPrivateKey.trim()) throw new Error(`${cmd.name}: the connection's private key is not the sshPrivateKey the lab configured`);
         if (cmd.connection.proxyHost) throw new Error(`${cmd.name}: connects through a bastion, which the lab does not have`);
-        if (cmd.name.endsWith("-bootstrap")) {
-            const p = session.partners.find((x) => cmd.name === `${x.plan.name}-bootstrap`) as PartnerRun;
-            const forward = (await runInNodeOk(p.lab.ep, ["sysctl", "-n", "net.ipv4.ip_forward"])).trim();
-            // The bootstrap's charon drop-in, the same rendered bytes, re-read by the running charon.
-            await writeNodeFile(p.lab.ep, CHARON_DROP_IN, renderCharonSettings(), "0644");
-            await runInNodeOk(p.lab.ep, ["swanctl", "--reload-settings"]);
-            notes.push(
-                `${cmd.name} (\`${cmd.create}\`) SKIPPED: it installs packages with apt, waits for cloud-init and enables systemd units, none of which exist in a lab node. ` +
-                    `What the lab needs of it, the lab did itself: net.ipv4.ip_forward=${forward} on the endpoint node (set when the node was built); the bootstrap's charon drop-in (${CHARON_DROP_IN}, the same rendered bytes) written and re-read with swanctl --reload-settings; the packages are the host's; the boot unit's job is run by hand in the reboot check.`,
-            );
-            continue;
-        }
         await runPhaseOk(session, "provision", cmd, "create");
     }
     for (const p of session.partners) await settle(session, p);
     return session;
+}
+
+function describeSteps(image: LabImage): string {
+    return Object.entries(image.steps).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(", ");
 }
 
 /** Replays the change to `values` unless the session is already there; then waits for every tunnel. */

@@ -19,12 +19,19 @@ import * as os from "os";
 import * as path from "path";
 import { classify, cidrContains } from "../core/addresses";
 import { Mode } from "../core/model";
-import { installCleanupHandlers, registerScratchDir, teardownNamespaces } from "./cleanup";
-import { runSync } from "./exec";
+import { installCleanupHandlers, registerScratchDir, teardownNamespaces, unmountRegistered } from "./cleanup";
+import { bootEndpoint, BootedEndpoint, containerProcess, LAB_DEVIATIONS } from "./container";
+import type { LabImage } from "./image";
+import { runSync, waitFor } from "./exec";
 import { addAddress, addRoute, connectToBridge, createBridge, ipIn } from "./netns";
 import { createNode, inNode, LabNode, runInNodeOk, startPrivateMounts } from "./node";
 import { generateSshKeys, LabSshd, LabSshKeys, startSshd } from "./sshd";
-import { Charon, startCharon, stopCharon } from "./strongswan";
+import { Charon, startCharon, stopCharon, swanctl } from "./strongswan";
+
+/** Waits until charon in the node answers on its vici socket. */
+export async function waitForVici(node: LabNode, timeoutMs = 30_000): Promise<void> {
+    await waitFor(`charon's vici socket in ${node.name}`, async () => ((await swanctl(node, ["--stats"], 3000)).code === 0 ? true : undefined), timeoutMs, 200);
+}
 
 export interface LabPartnerSpec {
     /** Short name, [a-z0-9-], at most 16 characters (it is part of namespace names). */
@@ -90,6 +97,8 @@ export interface LabPartner {
     epCharon?: Charon;
     pgwCharon?: Charon;
     readonly sshd?: LabSshd;
+    /** Set when the endpoint is a booted image (then no lab charon or sshd: the image's own). */
+    readonly booted?: BootedEndpoint;
 }
 
 export interface LabInstance {
@@ -119,6 +128,9 @@ export interface BuildOptions {
     readonly sshd?: boolean;
     /** Parent of the lab's scratch folder (default the OS temp dir). */
     readonly scratchRoot?: string;
+    /** Boot this image as every endpoint (systemd, the image's sshd; its login user gets the lab's
+     *  key and sudo). Without it an endpoint is a namespace node with the host's charon and sshd. */
+    readonly endpointImage?: { readonly image: LabImage; readonly user: string };
 }
 
 function prefixOf(cidr: string): number {
@@ -213,9 +225,13 @@ export async function buildLab(spec: LabSpec = defaultLabSpec(), options: BuildO
 
         const keys = generateSshKeys(path.join(dir, "ssh"));
         const partners: LabPartner[] = [];
-        const notes = [
-            "strongSwan uses kernel-libipsec (userspace ESP over TUN): this kernel has no ESP (lab only).",
-        ];
+        const booted = options.endpointImage;
+        const notes = booted
+            ? [
+                `every endpoint boots ${booted.image.os} (${booted.image.release}, debootstrap image ${path.basename(booted.image.dir)}) under systemd-nspawn in its namespace; the lab does cloud-init's part (user ${booted.user} with the key pair's key and passwordless sudo, host name).`,
+                ...LAB_DEVIATIONS.map((d) => `lab deviation: ${d.why}${d.path ? ` (${d.path})` : ""}`),
+            ]
+            : ["strongSwan uses kernel-libipsec (userspace ESP over TUN): this kernel has no ESP (lab only)."];
         for (const [i, p] of spec.partners.entries()) {
             const ep = node(`ep-${p.name}`, true);
             connectToBridge(swVpc.ns, "br0", `ep${i}`, ep.ns, "eth0");
@@ -235,17 +251,23 @@ export async function buildLab(spec: LabSpec = defaultLabSpec(), options: BuildO
             for (const h of p.remoteHosts) addAddress(pgw.ns, "lo", `${h.split("/")[0]}/32`);
             notes.push(`${p.name}: partner hosts ${p.remoteHosts.join(", ")} are on the partner gateway's lo (libipsec quirk).`);
 
-            await startPrivateMounts(ep);
             await startPrivateMounts(pgw);
             const wantCharon = options.charon ?? true;
-            const epCharon = wantCharon ? await startCharon(ep) : undefined;
             const pgwCharon = wantCharon ? await startCharon(pgw) : undefined;
+            if (booted) {
+                const endpoint = await bootEndpoint(ep, booted.image, booted.user, keys.clientPublicKey);
+                partners.push({ spec: p, ep, pgw, pgwCharon, booted: endpoint });
+                continue;
+            }
+            await startPrivateMounts(ep);
+            const epCharon = wantCharon ? await startCharon(ep) : undefined;
             const sshd = options.sshd ?? true ? await startSshd(ep, p.privateIp, keys) : undefined;
             partners.push({ spec: p, ep, pgw, epCharon, pgwCharon, sshd });
         }
         return { id, dir, spec, igw, admin, instances, partners, keys, namespaces, notes };
     } catch (err) {
         teardownNamespaces(namespaces);
+        unmountRegistered(dir);
         fs.rmSync(dir, { recursive: true, force: true });
         throw err;
     }
@@ -253,7 +275,10 @@ export async function buildLab(spec: LabSpec = defaultLabSpec(), options: BuildO
 
 /** Tears down one lab: its processes, namespaces and scratch folder. Idempotent. */
 export function teardownLab(lab: Lab, options: { keepDir?: boolean } = {}): void {
+    // A booted endpoint's processes live in its namespace: they go with it, and systemd-nspawn exits.
     teardownNamespaces(lab.namespaces);
+    for (const p of lab.partners) p.booted?.nspawn.stop(1000).catch(() => undefined);
+    unmountRegistered(lab.dir);
     if (!options.keepDir) fs.rmSync(lab.dir, { recursive: true, force: true });
 }
 
@@ -264,13 +289,30 @@ export function partnerOf(lab: Lab, name: string): LabPartner {
 }
 
 /**
- * Stops and starts charon on our endpoint (what `systemctl restart strongswan` does on a real one);
- * the new charon has no config loaded until `swanctl --load-all` runs again.
+ * Stops and starts charon on our endpoint: on a booted endpoint `systemctl restart
+ * strongswan.service` (charon-systemd), else the lab's own charon. Either way the new charon has
+ * no partner config loaded until `swanctl --load-all` runs again (the unit loads /etc/swanctl).
  */
-export async function restartEndpointCharon(partner: LabPartner): Promise<Charon> {
+export async function restartEndpointCharon(partner: LabPartner): Promise<Charon | undefined> {
+    if (partner.booted) {
+        await runInNodeOk(partner.ep, ["systemctl", "restart", "strongswan.service"], { timeoutMs: 60_000 });
+        await waitForVici(partner.ep);
+        return undefined;
+    }
     if (partner.epCharon) await stopCharon(partner.epCharon);
     partner.epCharon = await startCharon(partner.ep);
     return partner.epCharon;
+}
+
+/** The host pid of our endpoint's charon (the lab's, or charon-systemd in the booted image). */
+export function endpointCharonPid(partner: LabPartner): number {
+    if (partner.booted) {
+        const pid = containerProcess(partner.booted, "charon-systemd");
+        if (pid === undefined) throw new Error(`no charon-systemd running in ${partner.ep.name}`);
+        return pid;
+    }
+    if (!partner.epCharon) throw new Error(`no charon in ${partner.ep.name}`);
+    return partner.epCharon.process.pid;
 }
 
 /**

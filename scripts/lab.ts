@@ -1,5 +1,5 @@
 /**
- * npm run lab -- [--config <stack file>] [--keep]
+ * npm run lab -- [--config <stack file>] [--os debian-13|debian-12] [--keep]
  * npm run lab -- --teardown
  *
  * Proves pushed configs on real Linux networking, real strongSwan and real SSH (root, Linux): for
@@ -22,16 +22,20 @@ import { loadLabFixture } from "../lab/stackLab";
 const ROOT = path.join(__dirname, "..");
 const DEFAULT_FIXTURES = ["tests/lab/fixtures/lab-vpc.yaml", "tests/lab/fixtures/lab-classic.yaml"].map((f) => path.join(ROOT, f));
 
-const USAGE = `usage: npm run lab -- [--config <stack file>] [--keep]
+const USAGE = `usage: npm run lab -- [--config <stack file>] [--os debian-13|debian-12] [--keep]
        npm run lab -- --teardown
   --config FILE  a stack file (Pulumi.<stack>.yaml format) with documentation/private addresses only;
                  default: the lab fixtures (vpc-routing and classic-proxy)
+  --os OS        boot every endpoint as OS (default: the config's endpoint.os, debian-13 unless set);
+                 the image is built once (debootstrap, minutes) and cached under /var/cache/partner-vpn-lab
   --keep         leave the lab up afterwards (namespaces, daemons) and print how to tear it down
   --teardown     remove every lab namespace (pvl-*), its processes, and the lab scratch folders
-Needs root on Linux (network namespaces, iptables, strongSwan with kernel-libipsec, sshd, nginx).`;
+Needs root on Linux (network namespaces, iptables, strongSwan with kernel-libipsec, nginx for the
+partner side, debootstrap and systemd-nspawn for the endpoints).`;
 
 interface Args {
     config?: string;
+    os?: string;
     keep: boolean;
     teardown: boolean;
     help: boolean;
@@ -46,6 +50,8 @@ function parseArgs(argv: readonly string[]): Args {
         else if (a === "--help" || a === "-h") args.help = true;
         else if (a === "--config" && argv[i + 1] !== undefined) args.config = argv[++i];
         else if (a.startsWith("--config=")) args.config = a.slice("--config=".length);
+        else if (a === "--os" && argv[i + 1] !== undefined) args.os = argv[++i];
+        else if (a.startsWith("--os=")) args.os = a.slice("--os=".length);
         else throw new Error(`unknown argument ${a}`);
     }
     return args;
@@ -88,7 +94,7 @@ async function main(): Promise<number> {
     // Map and check every config before anything is built: a refused address stops the run here.
     for (const f of files) {
         try {
-            loadLabFixture(f);
+            loadLabFixture(f, { os: args.os });
         } catch (err) {
             console.error(`npm run lab: ${(err as Error).message}`);
             return 2;
@@ -99,7 +105,7 @@ async function main(): Promise<number> {
     const reports: FixtureReport[] = [];
     for (const f of files) {
         console.log(`\n=== ${path.relative(process.cwd(), f)}: building the lab and provisioning through the program's remote commands`);
-        const run = await runFixture(f, { keep: args.keep, onResult: progress });
+        const run = await runFixture(f, { keep: args.keep, os: args.os, onResult: progress });
         if (run.report.error) console.log(`  provisioning FAILED: ${run.report.error}`);
         reports.push({ ...run.report, source: path.relative(process.cwd(), f) });
     }

@@ -81,7 +81,10 @@ net.ipv4.conf.default.send_redirects = 0
 net.ipv4.conf.all.rp_filter = 2
 net.ipv4.conf.default.rp_filter = 2
 SYSCTL
-sysctl --system >/dev/null
+# Only our own file: `sysctl --system` would also re-apply every other file and fail the bootstrap
+# on a key this machine does not let us write (kernel.* in a container); systemd-sysctl applies
+# the whole folder at every boot anyway.
+sysctl -q -p /etc/sysctl.d/90-partner-vpn.conf
 
 if [ "$daemon" = libreswan ]; then
     # Partner conns live in /etc/ipsec.d/partner-vpn-*.conf and *.secrets, which the distribution's

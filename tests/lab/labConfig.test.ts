@@ -39,7 +39,15 @@ describe("lab config: stack files mapped to the lab", () => {
         expect([vpc.partners[0].ike.version, classic.partners[0].ike.version]).to.have.members([1, 2]);
         expect(vpc.partners[0].remoteHosts).to.have.length(2);
         expect(classic.partners[0].proxies.map((p) => p.protocol)).to.have.members(["http", "tcp"]);
-        for (const m of [vpc, classic]) expect(m.endpoint.sshUser).to.equal("root");
+        // The booted Debian image's own user, through sudo, as on EC2: never root.
+        for (const m of [vpc, classic]) expect([m.endpoint.os, m.partners[0].sshUser]).to.deep.equal(["debian-13", "admin"]);
+    });
+
+    it("--os puts every endpoint on that OS, and an OS the lab does not boot is refused before anything is built", () => {
+        const twelve = loadLabFixture(path.join(FIXTURES, "lab-vpc.yaml"), { os: "debian-12" }).model;
+        expect(twelve.partners.map((p) => [p.os, p.sshUser])).to.deep.equal([["debian-12", "admin"]]);
+        expect(() => loadLabFixture(path.join(FIXTURES, "lab-vpc.yaml"), { os: "ubuntu-24.04" })).to.throw(/partners\[0\] \(bigcorp\) runs ubuntu-24\.04, which the lab does not boot \(it boots debian-13, debian-12\)/);
+        expect(() => loadLabFixture(path.join(FIXTURES, "lab-vpc.yaml"), { os: "debian-11" })).to.throw(/endpoint\.os: "debian-11" is not one of debian-13, debian-12, ubuntu-24\.04/);
     });
 
     it("refuses the dev stacks: their public addresses are named one by one", () => {
@@ -73,14 +81,15 @@ describe("lab config: stack files mapped to the lab", () => {
 describe("lab config: the program's remote commands as the lab replays them", function () {
     this.timeout(60_000);
 
-    it("bootstrap then apply, as root without sudo, to the tunnel EIP, the PSK only on stdin", async () => {
+    it("bootstrap then apply, as the image's user through sudo, to the tunnel EIP, the PSK only on stdin", async () => {
         const values = loadLabFixture(path.join(FIXTURES, "lab-vpc.yaml")).values;
         const secrets = secretsFor({ ...values });
         const run = await programCommands(values, secrets);
         expect(run.commands.map((c) => c.name)).to.deep.equal(["bigcorp-bootstrap", "bigcorp-apply"]);
         const apply = commandNamed(run, "bigcorp-apply");
-        expect(apply.create).to.equal("bash -s");
-        expect(apply.connection).to.deep.include({ host: "192.0.2.10", user: "root", port: 22, privateKey: secrets.sshPrivateKey });
+        expect(apply.create).to.equal("sudo -n bash -s");
+        expect(commandNamed(run, "bigcorp-bootstrap").create).to.equal("sudo -n bash -s -- 'vpc-routing' 'debian-13'");
+        expect(apply.connection).to.deep.include({ host: "192.0.2.10", user: "admin", port: 22, privateKey: secrets.sshPrivateKey });
         expect(apply.stdinSecret).to.equal(true);
         expect(apply.create + apply.delete).to.not.include(secrets.psks.bigcorp);
         expect(embeddedFile(apply.stdin ?? "", "secrets").content).to.include(Buffer.from(secrets.psks.bigcorp).toString("base64"));
