@@ -46,7 +46,7 @@ describe("program: endpoint.os", () => {
     it("bootstraps each endpoint for its OS as its OS's user, and re-bootstraps when the OS changes", async () => {
         const ev = await evaluate(editConfig(stackConfig("Pulumi.dev.yaml"), (cfg) => { (cfg.partners as Partner[]).push(acme); }));
         const boot = one(ev, "command:remote:Command", "acme-bootstrap");
-        expect(boot.inputs.create).to.equal("sudo -n bash -s -- 'vpc-routing' 'debian-12'");
+        expect(boot.inputs.create).to.match(/^sudo -n bash -s -- 'vpc-routing' 'debian-12' 'proposal=/);
         expect(boot.inputs.triggers).to.include("debian-12");
         const conn = revealSecrets(boot.inputs.connection) as Record<string, unknown>;
         expect(conn).to.include({ user: "admin" });

@@ -83,10 +83,12 @@ describe("endpoint.os", () => {
 
     it("tells the bootstrap the partner's OS, and runs every command as that OS's user through sudo", () => {
         const m = valid(validateStackConfig(twoPartners((c) => { (c.partners[1] as Record<string, unknown>).os = "debian-12"; })));
-        expect(bootstrapCommand(m, m.mode, m.partners[0])).to.equal("sudo -n bash -s -- 'vpc-routing' 'debian-13'");
-        expect(bootstrapCommand(m, m.mode, m.partners[1])).to.equal("sudo -n bash -s -- 'vpc-routing' 'debian-12'");
+        // The OS comes right after the mode, before the proposals' words.
+        expect(bootstrapCommand(m, m.mode, m.partners[0])).to.match(/^sudo -n bash -s -- 'vpc-routing' 'debian-13' 'proposal=/);
+        expect(bootstrapCommand(m, m.mode, m.partners[1])).to.match(/^sudo -n bash -s -- 'vpc-routing' 'debian-12' 'proposal=/);
+        expect(bootstrapCommand(m)).to.equal("sudo -n bash -s -- 'vpc-routing' 'debian-13'");
         const root = valid(validateStackConfig(twoPartners((c) => { c.endpoint.sshUser = "root"; })));
-        expect(bootstrapCommand(root, root.mode, root.partners[0])).to.equal("bash -s -- 'vpc-routing' 'debian-13'");
+        expect(bootstrapCommand(root, root.mode, root.partners[0])).to.match(/^bash -s -- 'vpc-routing' 'debian-13' 'proposal=/);
         expect(applyCommand(root, root.partners[0])).to.equal("bash -s");
         expect(applyCommand(m, m.partners[0])).to.equal("sudo -n bash -s");
         expect(removeCommand(m, "acme", "abc", m.partners[1])).to.include("sudo -n /usr/local/sbin/partner-vpn-remove 'acme' 'abc'");
