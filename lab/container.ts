@@ -21,6 +21,9 @@ import { inNode, LabNode } from "./node";
 /** The lab's only deviations from a production endpoint, with the file each one writes. */
 export const LAB_DEVIATIONS: readonly { readonly why: string; readonly path?: string; readonly content?: string }[] = [
     {
+        why: "libcharon-extra-plugins (strongSwan's kernel-libipsec plugin) is installed in the image before the bootstrap runs (lab/image.ts LAB_PACKAGES); the bootstrap does not install it.",
+    },
+    {
         why: "strongSwan loads kernel-libipsec (userspace ESP over /dev/net/tun): this kernel has no ESP (CONFIG_INET_ESP unset). A drop-in, read by charon-systemd from the image's own packages.",
         path: "/etc/strongswan.d/charon/zz-partner-vpn-lab-kernel-libipsec.conf",
         content: "# partner-vpn lab only: this kernel has no ESP, so ESP runs in userspace over TUN.\nkernel-libipsec {\n    load = yes\n}\n",
@@ -104,6 +107,7 @@ async function boot(ep: BootedEndpoint, timeoutMs: number): Promise<void> {
         return containerInit(proc.pid);
     }, timeoutMs, 100);
     ep.node.holder = { ...proc, pid: init };
+    ep.node.booted = true;
     ep.boots += 1;
     await waitFor(`${ep.node.name}: sshd listening`, async () => {
         if (proc.child.exitCode !== null) throw new Error(`the container stopped: ${proc.output().slice(-2000)}`);
@@ -148,14 +152,38 @@ export async function systemState(ep: BootedEndpoint): Promise<string> {
  * root again (what systemd-nspawn@.service does with RestartForceExitStatus=133). Returns when
  * sshd listens again, with the seconds the shutdown and the boot took.
  */
-export async function awaitReboot(ep: BootedEndpoint, timeoutMs = 120_000): Promise<{ shutdownSeconds: number; bootSeconds: number; exitCode: number | null }> {
+export async function awaitReboot(ep: BootedEndpoint, timeoutMs = 120_000): Promise<{ shutdownSeconds: number; bootSeconds: number; exitCode: number | null; wiped: string }> {
     const start = Date.now();
     const exitCode = await Promise.race([ep.nspawn.exited, new Promise<null>((r) => setTimeout(() => r(null), timeoutMs))]);
     if (ep.nspawn.child.exitCode === null) throw new Error(`${ep.node.name} did not shut down within ${timeoutMs} ms of the reboot`);
     if (exitCode !== 133) throw new Error(`${ep.node.name}: systemd-nspawn exited ${exitCode}, not 133 (reboot): ${ep.nspawn.output().slice(-2000)}`);
     const down = Date.now();
+    const wiped = powerCycleNetwork(ep.node);
     await boot(ep, timeoutMs);
-    return { shutdownSeconds: (down - start) / 1000, bootSeconds: (Date.now() - down) / 1000, exitCode };
+    return { shutdownSeconds: (down - start) / 1000, bootSeconds: (Date.now() - down) / 1000, exitCode, wiped };
+}
+
+/**
+ * What a reboot does to a kernel's network state that the namespace (it outlives the container)
+ * would otherwise keep: every iptables table, the conntrack table and the policy routes
+ * kernel-libipsec installed (table 220) are gone. Addresses and routes stay: on EC2 they come
+ * back from the VPC (DHCP) at every boot, and the lab plays the VPC. Returns what was wiped.
+ */
+export function powerCycleNetwork(node: LabNode): string {
+    const inNs = (argv: string[]) => ["ip", "netns", "exec", node.ns, ...argv];
+    const rules = runSync(inNs(["iptables-save"])).split("\n").filter((l) => l.startsWith("-A ")).length;
+    for (const table of ["nat", "filter", "mangle", "raw"]) {
+        runSync(inNs(["iptables", "-w", "5", "-t", table, "-F"]));
+        runSync(inNs(["iptables", "-w", "5", "-t", table, "-X"]));
+    }
+    for (const chain of ["INPUT", "FORWARD", "OUTPUT"]) runSync(inNs(["iptables", "-w", "5", "-P", chain, "ACCEPT"]));
+    try {
+        runSync(inNs(["conntrack", "-F"]));
+    } catch {
+        // an empty table
+    }
+    runSync(inNs(["ip", "route", "flush", "table", "220"]));
+    return `${rules} iptables rules, the conntrack table and routing table 220`;
 }
 
 /** Powers the container off and unmounts its root. */

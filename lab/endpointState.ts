@@ -6,6 +6,8 @@
  */
 import { swanctlConnectionName } from "../core/render";
 import { BOOT_SCRIPT, endpointPaths, REMOVE_SCRIPT } from "../core/render/paths";
+import { runOk } from "./exec";
+import { inNetns } from "./netns";
 import { LabNode, runInNode, runInNodeOk } from "./node";
 import { listSas } from "./strongswan";
 
@@ -84,7 +86,9 @@ export function connsSummary(listConns: string): string[] {
  * NAT IP: connections pinned without source NAT (they bypass the SNAT for as long as they live).
  */
 export async function unnatedConnections(node: LabNode, hosts: readonly string[], natIp: string): Promise<string[]> {
-    const table = await runInNodeOk(node, ["cat", "/proc/net/nf_conntrack"]);
+    // Read through the host's /proc from the node's network namespace: a booted image's own /proc
+    // (systemd-nspawn's) does not show the conntrack table.
+    const table = await runOk(inNetns(node.ns, ["cat", "/proc/net/nf_conntrack"]));
     return table.split("\n").filter((line) => {
         const dsts = [...line.matchAll(/ dst=(\S+)/g)].map((m) => m[1]);
         return dsts.length >= 2 && hosts.includes(dsts[0]) && dsts[1] !== natIp;

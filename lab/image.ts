@@ -21,6 +21,9 @@ export const LAB_RELEASES: Partial<Record<EndpointOs, string>> = { "debian-13": 
  *  bundle, ip and sysctl); debootstrap's minbase adds only what these need. */
 export const BASE_PACKAGES: readonly string[] = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "sudo", "ca-certificates", "procps"];
 
+/** Installed in the image before the bootstrap runs: the lab's deviations (lab/container.ts). */
+export const LAB_PACKAGES: readonly string[] = ["libcharon-extra-plugins"];
+
 /** Libreswan conflicts with strongSwan's packages: it cannot be resolved in one download. */
 const NOT_IN_MIRROR = new Set(["libreswan"]);
 
@@ -58,9 +61,15 @@ export function labCacheRoot(): string {
 
 const BUILDER = path.join(REPO_ROOT, "lab", "image", "build.sh");
 
+/** The debootstrap layer's key: release and base packages (not the builder: its base step is stable). */
+export function baseKey(release: string): string {
+    return createHash("sha256").update(JSON.stringify({ release, base: BASE_PACKAGES })).digest("hex").slice(0, 16);
+}
+
+/** The image's key: its base, the mirror's package list and the builder itself. */
 export function imageKey(release: string, mirror: readonly string[]): string {
     const h = createHash("sha256");
-    h.update(JSON.stringify({ release, base: BASE_PACKAGES, mirror }));
+    h.update(JSON.stringify({ base: baseKey(release), mirror, lab: LAB_PACKAGES }));
     h.update(fs.readFileSync(BUILDER));
     return h.digest("hex").slice(0, 16);
 }
@@ -70,7 +79,9 @@ function stepTimes(dir: string): Record<string, number> {
     const at = Object.fromEntries(lines.map(([t, name]) => [name, Number(t)]));
     return {
         debootstrap: at["debootstrap-end"] - at["debootstrap-start"],
-        download: at["download-end"] - at["debootstrap-end"],
+        "copy of the debootstrap layer": at["copy-end"] - at["copy-start"],
+        "lab packages": at["lab-packages-end"] - at["copy-end"],
+        download: at["download-end"] - at["lab-packages-end"],
         mirror: at["mirror-end"] - at["download-end"],
     };
 }
@@ -88,9 +99,10 @@ export async function ensureLabImage(os: EndpointOs): Promise<LabImage> {
     if (!cached) {
         fs.mkdirSync(path.join(root, "images"), { recursive: true });
         // flock: a second builder waits for the first, then finds the image and stops.
-        const script = `[ -d "$2/rootfs" ] || exec "$3" "$4" "$2" "$5" "$6" "$7"`;
+        const script = `[ -d "$1/rootfs" ] || exec "$2" "$3" "$1" "$4" "$5" "$6" "$7" "$8"`;
+        const base = path.join(root, "images", `${release}-base-${baseKey(release)}`);
         const r = await run(["flock", path.join(root, "images", `${release}.lock`), "sh", "-c", script, "sh",
-            dir, dir, BUILDER, release, path.join(root, "debs", release), BASE_PACKAGES.join(","), mirror.join(" ")], { timeoutMs: 30 * 60_000 });
+            dir, BUILDER, release, base, path.join(root, "debs", release), BASE_PACKAGES.join(","), mirror.join(" "), LAB_PACKAGES.join(" ")], { timeoutMs: 30 * 60_000 });
         if (r.code !== 0) throw new Error(`building the ${os} lab image failed (exit ${r.code}${r.timedOut ? ", timed out after 30 min" : ""}):\n${r.stderr.slice(-3000)}`);
         cached = false;
     }

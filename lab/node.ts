@@ -25,8 +25,12 @@ export interface LabNode {
     readonly ns: string;
     /** Scratch folder of this node on the host (logs, overlay upper layers, keys). */
     readonly dir: string;
-    /** The process holding the private mount namespace; absent for network-only nodes. */
+    /** The process holding the private mount namespace; absent for network-only nodes. For a
+     *  booted image (lab/container.ts), its PID 1. */
     holder?: LongRunning;
+    /** A booted image: commands enter every namespace of its PID 1 (systemctl and journalctl
+     *  need its PID namespace too), not only its mounts and network. */
+    booted?: boolean;
 }
 
 export function createNode(labId: string, name: string, labDir: string, options: { forwarding?: boolean } = {}): LabNode {
@@ -85,6 +89,7 @@ export async function startPrivateMounts(node: LabNode): Promise<void> {
  * private mount namespace (through the holder's pid).
  */
 export function inNode(node: LabNode, argv: readonly string[]): string[] {
+    if (node.holder && node.booted) return ["nsenter", "-t", String(node.holder.pid), "-a", ...argv];
     if (node.holder) return ["nsenter", "-t", String(node.holder.pid), "-m", "-n", ...argv];
     return inNetns(node.ns, argv);
 }

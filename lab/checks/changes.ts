@@ -129,9 +129,9 @@ export const naiveChangeCheck: CheckDefinition<StackSession> = {
             for (const { p } of targets) {
                 const cmd = commandNamed(next, `${p.plan.name}-apply`);
                 const scripts = naiveScripts(s, p, cmd.stdin ?? "");
-                await runPhaseOk(s, "naive: copy the new files", { ...cmd, name: `${p.plan.name}-naive-copy`, create: "bash -s", stdin: scripts.copy }, "create");
+                await runPhaseOk(s, "naive: copy the new files", { ...cmd, name: `${p.plan.name}-naive-copy`, create: cmd.create, stdin: scripts.copy }, "create");
                 await restartEndpointCharon(p.lab); // = systemctl restart strongswan
-                await runPhaseOk(s, "naive: reload and re-create NAT", { ...cmd, name: `${p.plan.name}-naive-reload`, create: "bash -s", stdin: scripts.reload }, "create");
+                await runPhaseOk(s, "naive: reload and re-create NAT", { ...cmd, name: `${p.plan.name}-naive-reload`, create: cmd.create, stdin: scripts.reload }, "create");
             }
         });
         rec.info("steps", `new files copied over ssh; charon restarted (systemctl restart); swanctl --load-all; iptables -t nat -F; rules re-added${classic(s) ? "; nginx -s reload" : ""}`);

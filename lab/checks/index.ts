@@ -7,12 +7,14 @@ import type { StackSession } from "../stackSession";
 import { naiveChangeCheck, zeroDowntimeCheck } from "./changes";
 import { negativeControlCheck, trafficCheck, tunnelsCheck } from "./connectivity";
 import { badNginxPushCheck, badStrongswanPushCheck, idempotenceCheck } from "./pushes";
-import { interruptedStagedCheck, interruptedSwitchedCheck, rebootCheck, removalCheck } from "./recovery";
+import { bootstrapCheck, rebootCheck } from "./machine";
 import { metricsCheck } from "./metrics";
+import { interruptedStagedCheck, interruptedSwitchedCheck, removalCheck } from "./recovery";
 import { ourRestartCheck, partnerOutageCheck, partnerRestartCheck } from "./resilience";
 import { secretsCheck } from "./secrets";
 
 export const LAB_CHECKS: readonly CheckDefinition<StackSession>[] = [
+    bootstrapCheck,
     tunnelsCheck,
     trafficCheck,
     negativeControlCheck,

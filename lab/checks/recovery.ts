@@ -1,25 +1,22 @@
 /**
- * Recovery and removal: an apply killed half way and run again must converge; a simulated reboot
- * (empty nat table, charon and nginx restarted, nothing loaded) must come back by running only
- * what the instance runs at boot; and the deletes: the one of a replaced generation removes
- * nothing, the one of the current generation removes the partner's conns, chains and files.
+ * Recovery and removal: an apply killed half way and run again must converge (the real reboot is
+ * checks/machine.ts); and the deletes: the one of a replaced generation removes nothing, the one
+ * of the current generation removes the partner's conns, chains and files.
  */
 import * as fs from "fs";
 import { swanctlChildName, swanctlConnectionName } from "../../core/render";
 import { natChainNames } from "../../core/render/nat";
-import { BOOT_SCRIPT, endpointPaths } from "../../core/render/paths";
+import { endpointPaths } from "../../core/render/paths";
 import { scriptGeneration } from "../applyScript";
 import type { CheckDefinition, Recorder } from "../checkResult";
 import { commandNamed, programCommands } from "../engine";
 import { connsSummary, normalizeNat, snapshotDifferences, snapshotEndpoint } from "../endpointState";
-import { sleep, waitFor } from "../exec";
+import { sleep } from "../exec";
 import { outboundFlows, sendFlow } from "../flows";
 import { interruptedPush, InterruptPoint } from "../interrupt";
-import { startNginx } from "../nginx";
 import { runInNode, runInNodeOk } from "../node";
 import { listSas } from "../strongswan";
 import { ensureConfig, generationOn, replayChange, runPhase, scriptLog, settle, withSpareHosts, type PartnerRun, type StackSession } from "../stackSession";
-import { iptablesIn, restartEndpointCharon } from "../topology";
 import { client, recordFlows } from "./connectivity";
 
 const classic = (s: StackSession) => s.model.mode === "classic-proxy";
@@ -75,43 +72,6 @@ export const interruptedSwitchedCheck: CheckDefinition<StackSession> = {
     id: "interrupted-switched",
     title: "Interrupted push (killed after installing its files, before any reload), run again: converges",
     run: (s, rec) => interrupted(s, rec, "switched", { ...s.fixture.values }, withSpareHosts(s), "add the spare host"),
-};
-
-export const rebootCheck: CheckDefinition<StackSession> = {
-    id: "reboot",
-    title: "Reboot: nat table flushed, charon and nginx restarted, only the boot helper run",
-    run: async (s, rec) => {
-        for (const p of s.partners) {
-            const ep = p.lab.ep;
-            if (classic(s)) {
-                await runInNode(ep, ["nginx", "-s", "stop"]);
-                await waitFor("nginx to stop", async () => ((await runInNode(ep, ["test", "-e", "/run/nginx.pid"])).code !== 0 ? true : undefined), 10_000, 100);
-            }
-            await iptablesIn(ep, ["-t", "nat", "-F"]);
-            await iptablesIn(ep, ["-t", "nat", "-X"]);
-            await restartEndpointCharon(p.lab);
-            if (classic(s)) await startNginx(ep); // systemd starts nginx at boot, before our unit
-            const nat = normalizeNat(await runInNodeOk(ep, ["iptables-save", "-t", "nat"]));
-            rec.equal(`${p.plan.name}: after the "reboot": partner-vpn rules in the nat table`, nat.includes("PVPN-") ? "present" : "none", "none");
-            const conns = connsSummary(await runInNodeOk(ep, ["swanctl", "--list-conns"]));
-            rec.equal(`${p.plan.name}: after the "reboot": conns loaded in charon`, conns.join(", ") || "none", "none");
-            const flow = outboundFlows(s.model, p.model, p.lab, client(s))[0];
-            const down = await sendFlow(flow, 2);
-            rec.measure(`${p.plan.name}: after the "reboot": ${flow.label}`, down.observed, !down.ok);
-            const t0 = Date.now();
-            const boot = await runInNode(ep, [BOOT_SCRIPT], { timeoutMs: 90_000 });
-            rec.equal(`${p.plan.name}: ${BOOT_SCRIPT} exit code`, boot.code, 0);
-            rec.info(`${p.plan.name}: boot helper said`, scriptLog(boot).join(" | ") || "(nothing)");
-            await settle(s, p);
-            let back: number | undefined;
-            for (let i = 0; i < 50 && back === undefined; i++) {
-                if ((await sendFlow(flow, 2)).ok) back = (Date.now() - t0) / 1000;
-                else await sleep(200);
-            }
-            rec.measure(`${p.plan.name}: seconds from the boot helper's start until ${flow.label} answered`, back ?? "never", back !== undefined);
-            await recordFlows(s, p, rec, `${p.plan.name}: after boot: `, true);
-        }
-    },
 };
 
 export const removalCheck: CheckDefinition<StackSession> = {

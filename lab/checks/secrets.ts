@@ -1,7 +1,8 @@
 /**
  * Secrets at rest: the PSK file is 0600 root:root, and neither the PSK nor its base64 form is in
- * any other file a push wrote (the endpoint node's overlay upper layers: /etc, /usr/local/sbin,
- * /var/log, /var/lib; and its own /run), nor in any process's argument list during or after the
+ * any other file a push wrote (a booted endpoint: its whole overlay upper layer and its /run and
+ * /tmp; a namespace node: its overlay upper layers /etc, /usr/local/sbin, /var/log, /var/lib and
+ * its /run), nor in any process's argument list during or after the
  * pushes (sampled from /proc by the session around every push).
  */
 import * as fs from "fs";
@@ -17,13 +18,23 @@ export function filesWithPsk(p: PartnerRun): string[] {
     const node = p.lab.ep;
     const needles = secretNeedles(p.psk);
     const found: string[] = [];
-    for (const dir of OVERLAID_DIRS) {
-        const upper = path.join(node.dir, "overlay", dir.replace(/\//g, "_"), "upper");
-        for (const f of filesHolding(upper, needles)) found.push(path.posix.join(dir, path.relative(upper, f)));
+    if (p.lab.booted) {
+        // A booted image: everything the machine wrote since the image (its overlay's upper layer:
+        // /etc, /var with the journal, /home, /usr/local, ...).
+        const upper = path.join(node.dir, "root-upper");
+        for (const f of filesHolding(upper, needles)) found.push(path.posix.join("/", path.relative(upper, f)));
+    } else {
+        for (const dir of OVERLAID_DIRS) {
+            const upper = path.join(node.dir, "overlay", dir.replace(/\//g, "_"), "upper");
+            for (const f of filesHolding(upper, needles)) found.push(path.posix.join(dir, path.relative(upper, f)));
+        }
     }
     if (node.holder) {
-        const run = `/proc/${node.holder.pid}/root/run`;
-        if (fs.existsSync(run)) for (const f of filesHolding(run, needles)) found.push(path.posix.join("/run", path.relative(run, f)));
+        // tmpfs folders (the booted image has its own /tmp too).
+        for (const dir of p.lab.booted ? ["/run", "/tmp"] : ["/run"]) {
+            const tmp = `/proc/${node.holder.pid}/root${dir}`;
+            if (fs.existsSync(tmp)) for (const f of filesHolding(tmp, needles)) found.push(path.posix.join(dir, path.relative(tmp, f)));
+        }
     }
     return found.sort();
 }

@@ -1,0 +1,128 @@
+/**
+ * The endpoint as a machine (a booted Debian image, lab/container.ts):
+ * - bootstrap: it ran over SSH as the configured user through sudo, against the image's local
+ *   apt repository, and left what it promises: packages, enabled and running units, sysctls; a
+ *   package it does not name is really missing (negative control).
+ * - reboot: a real reboot (`sudo systemctl reboot` over ssh; systemd stops every unit; the lab, as
+ *   the hypervisor, boots the image again with the kernel's network state wiped): the boot unit
+ *   restores NAT, charon-systemd and nginx start, the tunnels come back; time to first answer.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { swanctlConnectionName } from "../../core/render";
+import { natChainNames } from "../../core/render/nat";
+import type { CheckDefinition, Recorder } from "../checkResult";
+import { awaitReboot, systemState, type BootedEndpoint } from "../container";
+import { runRemote } from "../engine";
+import { run, sleep, waitFor } from "../exec";
+import { outboundFlows, sendFlow } from "../flows";
+import { inNode, runInNode, runInNodeOk } from "../node";
+import { settle, type PartnerRun, type StackSession } from "../stackSession";
+import { client, recordFlows } from "./connectivity";
+
+const BOOTSTRAP = path.join(__dirname, "..", "..", "scripts", "endpoint", "bootstrap.sh");
+
+/** A package the bootstrap does not name and the image does not have: apt must not find it. */
+const NOT_NAMED = "libstrongswan-extra-plugins";
+
+/** The packages bootstrap.sh names for a strongSwan endpoint of this mode (its own lists). */
+export function promisedPackages(mode: string, script = fs.readFileSync(BOOTSTRAP, "utf8")): string[] {
+    const words = (text: string) => text.split(/\s+/).filter(Boolean);
+    const first = /\bpackages=\(([^)]*)\)/.exec(script);
+    if (!first) throw new Error("bootstrap.sh has no packages=(...) list");
+    const extra = mode === "classic-proxy" ? [...script.matchAll(/\bpackages\+=\(([^)]*)\)/g)].flatMap((m) => words(m[1])) : [];
+    return [...words(first[1]), ...extra];
+}
+
+function booted(p: PartnerRun): BootedEndpoint {
+    if (!p.lab.booted) throw new Error(`${p.plan.name}: the endpoint is not a booted image`);
+    return p.lab.booted;
+}
+
+async function out(p: PartnerRun, argv: string[]): Promise<string> {
+    return (await runInNode(p.lab.ep, argv, { timeoutMs: 30_000 })).stdout.trim();
+}
+
+async function recordBootstrap(s: StackSession, p: PartnerRun, rec: Recorder): Promise<void> {
+    const name = p.plan.name;
+    const push = s.pushes.find((x) => x.command === `${name}-bootstrap create`);
+    const user = p.model.sshUser;
+    rec.measure(`${name}: bootstrap over ssh as ${user} (${user === "root" ? "root" : "sudo -n"})`, push ? `exit ${push.code}, ${push.seconds.toFixed(1)} s: ${push.log.join(" | ")}` : "never ran", push?.code === 0 && push.log.some((l) => /bootstrap complete/.test(l)));
+    const sources = await out(p, ["sh", "-c", "cat /etc/apt/sources.list; ls /etc/apt/sources.list.d"]);
+    rec.equal(`${name}: apt's only source (the lab's local repository)`, sources, "deb [trusted=yes] file:/srv/pvl-mirror ./");
+    const promised = promisedPackages(s.model.mode);
+    const status = await out(p, ["dpkg-query", "-W", "-f", "${Package} ${db:Status-Status}\\n", ...promised]);
+    const installed = promised.filter((pkg) => new RegExp(`^${pkg.replace(/[.+]/g, "\\$&")} installed$`, "m").test(status));
+    rec.equal(`${name}: packages the bootstrap names, installed`, installed.join(" "), promised.join(" "));
+    const missing = await run(inNode(p.lab.ep, ["apt-get", "install", "-s", "-q", "--no-install-recommends", NOT_NAMED]), { timeoutMs: 60_000 });
+    rec.measure(`${name}: a package the bootstrap does not name (${NOT_NAMED}) is not available (negative control)`, `exit ${missing.code}: ${missing.stderr.trim().split("\n").pop()}`, missing.code !== 0 && /Unable to locate|no installation candidate/.test(missing.stderr));
+    const units = ["partner-vpn-boot.service", "strongswan.service", ...(s.model.mode === "classic-proxy" ? ["nginx.service"] : [])];
+    const enabled = (await out(p, ["systemctl", "is-enabled", ...units])).split("\n");
+    rec.equal(`${name}: enabled units (${units.join(", ")})`, enabled, units.map(() => "enabled"));
+    const running = units.filter((u) => u !== "partner-vpn-boot.service");
+    rec.equal(`${name}: active units (${running.join(", ")})`, (await out(p, ["systemctl", "is-active", ...running])).split("\n"), running.map(() => "active"));
+    const sysctls = (await out(p, ["cat", "/etc/sysctl.d/90-partner-vpn.conf"])).split("\n").map((l) => /^([\w.]+)\s*=\s*(\S+)/.exec(l.trim())).filter((m): m is RegExpExecArray => m !== null);
+    const live = await Promise.all(sysctls.map(async (m) => `${m[1]}=${await out(p, ["sysctl", "-n", m[1]])}`));
+    rec.equal(`${name}: sysctls the bootstrap writes, live`, live, sysctls.map((m) => `${m[1]}=${m[2]}`));
+    const plugins = /loaded plugins: (.*)/.exec(await out(p, ["swanctl", "--stats"]))?.[1] ?? "";
+    rec.measure(`${name}: charon-systemd's plugins include openssl (standard plugins) and kernel-libipsec (lab)`, plugins, /\bopenssl\b/.test(plugins) && /\bkernel-libipsec\b/.test(plugins));
+    rec.equal(`${name}: failed units`, (await out(p, ["systemctl", "--failed", "--plain", "--no-legend"])) || "none", "none");
+    rec.info(`${name}: OS`, await out(p, ["sh", "-c", ". /etc/os-release && echo \"$PRETTY_NAME\""]));
+}
+
+export const bootstrapCheck: CheckDefinition<StackSession> = {
+    id: "bootstrap",
+    title: "Bootstrap over SSH+sudo against the local apt repository: packages, units and sysctls it promises",
+    skip: (s) => (s.partners.every((p) => p.lab.booted) ? undefined : "the endpoints are not booted images"),
+    run: async (s, rec) => {
+        for (const p of s.partners) await recordBootstrap(s, p, rec);
+    },
+};
+
+async function recordReboot(s: StackSession, p: PartnerRun, rec: Recorder): Promise<void> {
+    const name = p.plan.name;
+    const ep = booted(p);
+    const chains = natChainNames(name);
+    const initBefore = ep.node.holder?.pid;
+    const t0 = Date.now();
+    const asked = await runRemote(s.lab, p.apply.connection, "sudo -n systemctl reboot", undefined, 30_000);
+    rec.info(`${name}: \`sudo -n systemctl reboot\` over ssh`, `exit ${asked.code}`);
+    const cycle = await awaitReboot(ep);
+    rec.equal(`${name}: systemd-nspawn's exit (133: the image asked for a reboot)`, cycle.exitCode, 133);
+    rec.info(`${name}: shutdown (systemd stopping every unit), then boot to sshd`, `${cycle.shutdownSeconds.toFixed(1)} s, ${cycle.bootSeconds.toFixed(1)} s`);
+    rec.info(`${name}: wiped at power-off (a rebooted kernel has none of it)`, cycle.wiped);
+    rec.measure(`${name}: a new PID 1`, `${initBefore} -> ${ep.node.holder?.pid}`, initBefore !== ep.node.holder?.pid);
+    const state = await waitFor(`${name}: systemd to finish booting`, async () => {
+        const st = await systemState(ep);
+        return st === "starting" || st === "initializing" ? undefined : st;
+    }, 90_000, 500);
+    rec.equal(`${name}: systemctl is-system-running`, state, "running");
+    const boot = await out(p, ["systemctl", "show", "-p", "ActiveState", "-p", "Result", "partner-vpn-boot.service"]);
+    rec.equal(`${name}: partner-vpn-boot.service after the boot`, boot.split("\n").sort(), ["ActiveState=active", "Result=success"]);
+    const said = (await out(p, ["journalctl", "-b", "-u", "partner-vpn-boot.service", "-o", "cat", "--no-pager"])).split("\n").filter((l) => l.startsWith("partner-vpn:"));
+    rec.info(`${name}: the boot unit said`, said.join(" | ") || "(nothing)");
+    const nat = await runInNodeOk(p.lab.ep, ["iptables-save", "-t", "nat"]);
+    rec.equal(`${name}: NAT chains restored by the boot unit`, [chains.pre, chains.post].filter((c) => nat.includes(`-A ${c} `)), [chains.pre, chains.post]);
+    const units = ["strongswan.service", ...(s.model.mode === "classic-proxy" ? ["nginx.service"] : [])];
+    rec.equal(`${name}: active after the boot (${units.join(", ")})`, (await out(p, ["systemctl", "is-active", ...units])).split("\n"), units.map(() => "active"));
+    const conns = await out(p, ["swanctl", "--list-conns"]);
+    rec.measure(`${name}: ${swanctlConnectionName(name)} loaded in charon`, conns.includes(`${swanctlConnectionName(name)}:`) ? "loaded" : "not loaded", conns.includes(`${swanctlConnectionName(name)}:`));
+    await settle(s, p, 60_000);
+    const flow = outboundFlows(s.model, p.model, p.lab, client(s))[0];
+    let back: number | undefined;
+    for (let i = 0; i < 100 && back === undefined; i++) {
+        if ((await sendFlow(flow, 2)).ok) back = (Date.now() - t0) / 1000;
+        else await sleep(200);
+    }
+    rec.measure(`${name}: seconds from the reboot command until ${flow.label} answered`, back ?? "never", back !== undefined);
+    await recordFlows(s, p, rec, `${name}: after the reboot: `, true);
+}
+
+export const rebootCheck: CheckDefinition<StackSession> = {
+    id: "reboot",
+    title: "Reboot (real): systemd stops and starts every unit, the boot unit restores NAT, tunnels and traffic come back",
+    skip: (s) => (s.partners.every((p) => p.lab.booted) ? undefined : "the endpoints are not booted images"),
+    run: async (s, rec) => {
+        for (const p of s.partners) await recordReboot(s, p, rec);
+    },
+};
