@@ -66,7 +66,7 @@ export class CmdlineWatch {
 
     /** One pass over /proc. */
     sweep(): void {
-        if (this.sweeps >= this.maxSweeps) return this.stop();
+        if (this.sweeps >= this.maxSweeps) return this.stop(true);
         this.sweeps++;
         let pids: string[];
         try {
@@ -90,13 +90,20 @@ export class CmdlineWatch {
         }
     }
 
-    /** Sweeps every `intervalMs` until stopped (used around each push). */
+    /** Pushes running now: partners' pushes run concurrently, each starts and stops the watch. */
+    private running = 0;
+
+    /** Sweeps every `intervalMs` until every push that started it has stopped it. */
     start(intervalMs = 20): void {
+        this.running += 1;
         if (this.timer) return;
         this.timer = setInterval(() => this.sweep(), intervalMs);
     }
 
-    stop(): void {
+    /** One push done; the sweeping stops with the last one (`all`: at once, e.g. at the session's end). */
+    stop(all = false): void {
+        this.running = all ? 0 : Math.max(0, this.running - 1);
+        if (this.running > 0) return;
         if (this.timer) clearInterval(this.timer);
         this.timer = undefined;
     }

@@ -129,17 +129,16 @@ export async function replayChange(
         p.model = partnerModel(s, p.plan.name);
         await ensurePartnerServers(p);
     }
+    // The engine runs independent resources concurrently: each partner's commands in their own
+    // dependency order, the partners side by side (one partner's push never waits for another's).
+    const byPartner = new Map<string, ReplayStep[]>();
     for (const step of steps) {
-        if (step.action === "create" || step.action === "update" || step.action === "replace") await runPhaseOk(s, what, step.next as RemoteCommand, "create");
-        if (step.action === "replace" || step.action === "delete") {
-            const previous = step.previous as RemoteCommand;
-            if (previous.deleteBeforeReplace) throw new Error(`${previous.name} has deleteBeforeReplace; the lab replays create-before-delete only`);
-            await hooks.beforeOldDelete?.(step);
-            await runPhaseOk(s, `${what} (old delete)`, previous, "delete");
-        }
-        const partner = s.partners.find((p) => step.name === `${p.plan.name}-apply`);
-        if (partner && step.next) partner.apply = step.next;
+        const partner = step.name.replace(/-(bootstrap|apply)$/, "");
+        byPartner.set(partner, [...(byPartner.get(partner) ?? []), step]);
     }
+    await Promise.all([...byPartner.values()].map(async (own) => {
+        for (const step of own) await replayStep(s, step, what, hooks);
+    }));
     return steps;
 }
 
@@ -149,6 +148,18 @@ async function endpointImage(fixture: LabFixture): Promise<{ image: LabImage; us
     const users = [...new Set(fixture.model.partners.map((p) => p.sshUser))];
     if (oses.length !== 1 || users.length !== 1) throw new Error(`the lab boots one endpoint OS per run; the config has ${oses.join(", ")} (users ${users.join(", ")}): run it with --os`);
     return { image: await ensureLabImage(oses[0]), user: users[0] };
+}
+
+async function replayStep(s: StackSession, step: ReplayStep, what: string, hooks: { beforeOldDelete?: (step: ReplayStep) => Promise<void> }): Promise<void> {
+    if (step.action === "create" || step.action === "update" || step.action === "replace") await runPhaseOk(s, what, step.next as RemoteCommand, "create");
+    if (step.action === "replace" || step.action === "delete") {
+        const previous = step.previous as RemoteCommand;
+        if (previous.deleteBeforeReplace) throw new Error(`${previous.name} has deleteBeforeReplace; the lab replays create-before-delete only`);
+        await hooks.beforeOldDelete?.(step);
+        await runPhaseOk(s, `${what} (old delete)`, previous, "delete");
+    }
+    const partner = s.partners.find((p) => step.name === `${p.plan.name}-apply`);
+    if (partner && step.next) partner.apply = step.next;
 }
 
 export async function startSession(fixture: LabFixture, options: { scratchRoot?: string } = {}): Promise<StackSession> {
@@ -206,11 +217,18 @@ async function provision(fixture: LabFixture, lab: Lab, imageNote: string): Prom
         session.partners.push({ plan, lab: lp, psk: psks[plan.name], model: partnerModel(session, plan.name), apply, firstApply: apply, servers: partnerServers[i] });
     });
 
+    // As the engine: each partner's commands in dependency order (bootstrap, then apply), the
+    // partners concurrently.
+    const byPartner = new Map<string, RemoteCommand[]>();
     for (const cmd of program.commands) {
         if (cmd.connection.privateKey.trim() !== secrets.sshPrivateKey.trim()) throw new Error(`${cmd.name}: the connection's private key is not the sshPrivateKey the lab configured`);
         if (cmd.connection.proxyHost) throw new Error(`${cmd.name}: connects through a bastion, which the lab does not have`);
-        await runPhaseOk(session, "provision", cmd, "create");
+        const partner = cmd.name.replace(/-(bootstrap|apply)$/, "");
+        byPartner.set(partner, [...(byPartner.get(partner) ?? []), cmd]);
     }
+    await Promise.all([...byPartner.values()].map(async (own) => {
+        for (const cmd of own) await runPhaseOk(session, "provision", cmd, "create");
+    }));
     for (const p of session.partners) await settle(session, p);
     return session;
 }
@@ -232,7 +250,7 @@ export function withSpareHosts(s: StackSession): Record<string, string> {
 
 /** Tears the session's lab down (processes, namespaces, scratch folder). */
 export function endSession(s: StackSession, options: { keep?: boolean } = {}): void {
-    s.cmdlines.stop();
+    s.cmdlines.stop(true);
     if (!options.keep) teardownLab(s.lab);
 }
 
