@@ -23,6 +23,9 @@ export interface LabPartnerPlan {
     readonly name: string;
     /** One address per remote host of the config (the host itself, or the first host of a network). */
     readonly hostAddresses: readonly string[];
+    /** Every other partner address the config names (proxy targets, inbound sources inside a
+     *  network): they exist on the partner's side too, with servers, or nginx could not reach them. */
+    readonly namedAddresses: readonly string[];
     /** A partner host that is not in the config: the add-a-host change adds it. */
     readonly spareHost: string;
     /** The partner's side of the agreement, without the PSK (generated per run). */
@@ -135,8 +138,10 @@ export function labSpecFor(model: StackModel): { spec: LabSpec; partners: LabPar
             `${where}: no free address next to ${hostAddresses[0]} for the host the add-a-host change adds`,
         );
         used.add(spareHost);
-        partners.push({ name: p.name, hostAddresses, spareHost, partnerSide: partnerSideFor(p, natIp, tunnelIp, spareHost) });
-        return { name: p.name, privateIp: p.privateIp, tunnelIp, natIp, gatewayIp: p.gatewayIp, remoteHosts: [...hostAddresses, spareHost] };
+        const named = [...p.proxies.map((x) => x.remoteHost), ...p.inbound.flatMap((m) => m.from.map(labHostAddress))];
+        const namedAddresses = [...new Set(named)].filter((a) => !hostAddresses.includes(a) && a !== spareHost);
+        partners.push({ name: p.name, hostAddresses, namedAddresses, spareHost, partnerSide: partnerSideFor(p, natIp, tunnelIp, spareHost) });
+        return { name: p.name, privateIp: p.privateIp, tunnelIp, natIp, gatewayIp: p.gatewayIp, remoteHosts: [...hostAddresses, ...namedAddresses, spareHost] };
     });
     const spec: LabSpec = { mode: model.mode, subnetCidr: subnet, routerIp, internetCidr, igwInternetIp, adminIp, instances, partners: specs };
     checkLabSpec(spec);
@@ -227,7 +232,7 @@ export function withAddedHost(values: Readonly<Record<string, string>>, partner:
 export function partnerListeners(model: PartnerModel | undefined, plan: LabPartnerPlan): Listener[] {
     const out = new Map<string, Listener>();
     const add = (l: Listener) => out.set(`${l.address}:${l.port}`, l);
-    for (const h of [...plan.hostAddresses, plan.spareHost]) {
+    for (const h of [...plan.hostAddresses, ...plan.namedAddresses, plan.spareHost]) {
         add({ kind: "http", address: h, port: LAB_HTTP_PORT, name: `partner ${h}` });
         add({ kind: "tcp", address: h, port: LAB_TCP_PORT, name: `partner ${h}` });
     }

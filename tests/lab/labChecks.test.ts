@@ -35,6 +35,9 @@ const RUNS: readonly { fixture: string; os?: string; only?: readonly string[] }[
     { fixture: "lab-vpc.yaml" },
     { fixture: "lab-classic.yaml" },
     { fixture: "lab-vpc.yaml", os: "debian-12", only: ["bootstrap", "tunnels", "traffic", "reboot"] },
+    // Regression fixtures: a /29 with proxies to two hosts in it; two partners changed concurrently.
+    { fixture: "lab-classic-network.yaml", only: ["tunnels", "traffic"] },
+    { fixture: "lab-two-partners.yaml", only: ["tunnels", "traffic", "zero-downtime"] },
 ];
 
 for (const { fixture, os, only } of RUNS) {

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import * as path from "path";
 import { embeddedFile, embeddedFiles, scriptGeneration, withEditedFile } from "../../lab/applyScript";
 import { commandNamed, orderByDependencies, programCommands, replayPlan, type LabSecrets } from "../../lab/engine";
-import { labPsk, labSpecFor, loadLabFixture, modelFor, refuseNonLabAddresses, withAddedHost } from "../../lab/stackLab";
+import { labPsk, labSpecFor, loadLabFixture, partnerListeners, modelFor, refuseNonLabAddresses, withAddedHost } from "../../lab/stackLab";
 import { pskProblem } from "../../core/secrets";
 import { projectConfig } from "../../program/stackFile";
 import { testSshKey } from "../program/harness";
@@ -41,6 +41,21 @@ describe("lab config: stack files mapped to the lab", () => {
         expect(classic.partners[0].proxies.map((p) => p.protocol)).to.have.members(["http", "tcp"]);
         // The booted Debian image's own user, through sudo, as on EC2: never root.
         for (const m of [vpc, classic]) expect([m.endpoint.os, m.partners[0].sshUser]).to.deep.equal(["debian-13", "admin"]);
+    });
+
+    it("regression: every partner address the config names exists on the partner's side (proxies to .17 and .18 inside a /29)", () => {
+        const f = loadLabFixture(path.join(FIXTURES, "lab-classic-network.yaml"));
+        expect(f.model.partners[0].remoteHosts).to.deep.equal(["203.0.113.16/29"]);
+        expect(f.spec.partners[0].remoteHosts).to.include.members(["203.0.113.17", "203.0.113.18"]);
+        const served = partnerListeners(f.model.partners[0], f.partners[0]).map((l) => `${l.kind} ${l.address}:${l.port}`);
+        expect(served).to.include.members(["http 203.0.113.17:80", "tcp 203.0.113.18:7000"]);
+    });
+
+    it("regression: two partners map to two endpoints and two gateways, hosts and spares apart", () => {
+        const f = loadLabFixture(path.join(FIXTURES, "lab-two-partners.yaml"));
+        expect(f.spec.partners.map((p) => [p.name, p.privateIp, p.gatewayIp])).to.deep.equal([["bigcorp", "172.16.0.5", "198.51.100.2"], ["acme", "172.16.0.6", "198.51.100.3"]]);
+        const all = f.spec.partners.flatMap((p) => p.remoteHosts);
+        expect(new Set(all).size).to.equal(all.length);
     });
 
     it("--os puts every endpoint on that OS, and an OS the lab does not boot is refused before anything is built", () => {
@@ -88,7 +103,7 @@ describe("lab config: the program's remote commands as the lab replays them", fu
         expect(run.commands.map((c) => c.name)).to.deep.equal(["bigcorp-bootstrap", "bigcorp-apply"]);
         const apply = commandNamed(run, "bigcorp-apply");
         expect(apply.create).to.equal("sudo -n bash -s");
-        expect(commandNamed(run, "bigcorp-bootstrap").create).to.equal("sudo -n bash -s -- 'vpc-routing' 'debian-13'");
+        expect(commandNamed(run, "bigcorp-bootstrap").create).to.match(/^sudo -n bash -s -- 'vpc-routing' 'debian-13' 'proposal=/);
         expect(apply.connection).to.deep.include({ host: "192.0.2.10", user: "admin", port: 22, privateKey: secrets.sshPrivateKey });
         expect(apply.stdinSecret).to.equal(true);
         expect(apply.create + apply.delete).to.not.include(secrets.psks.bigcorp);
