@@ -115,7 +115,8 @@ async function main(): Promise<number> {
     if (args.keep) {
         const kept = releaseForKeeping();
         console.log(`\n--keep: the lab is still up: ${kept.namespaces.length} namespaces (${kept.namespaces.join(" ")}).`);
-        console.log("Look around, e.g.: sudo ip netns exec <namespace> bash   (endpoints and partner gateways also need their mount namespace: nsenter -t <pid of their 'sleep 86400'> -m -n bash)");
+        console.log("Look around, e.g.: sudo ip netns exec <namespace> bash   (partner gateways also need their mount namespace: nsenter -t <pid of their 'sleep 86400'> -m -n bash;");
+        console.log("  a booted endpoint is a machine: nsenter -t <pid of its systemd, a child of systemd-nspawn> -a bash, e.g. systemctl status, journalctl -b)");
         console.log("Tear it down with: sudo npm run lab -- --teardown");
         // The kept daemons are this process's children: leave without waiting for them.
         process.exit(reports.every(fixturePassed) ? 0 : 1);
