@@ -19,7 +19,7 @@ import { outboundFlows, sendFlow, type Flow } from "../flows";
 import { runInNodeOk } from "../node";
 import { startCharon, stopCharon, swanctl } from "../strongswan";
 import { settle, type PartnerRun, type StackSession } from "../stackSession";
-import { iptablesIn, restartEndpointCharon } from "../topology";
+import { endpointCharonPid, iptablesIn, restartEndpointCharon, waitForVici } from "../topology";
 import { client, recordFlows } from "./connectivity";
 
 /** kernel-libipsec's TUN device on the endpoint: the only way out for tunnelled traffic. */
@@ -129,10 +129,18 @@ export const ourRestartCheck: CheckDefinition<StackSession> = {
             const flow = outboundFlows(s.model, p.model, p.lab, client(s))[0];
             const chains = natChainNames(name);
             const t0 = Date.now();
-            p.lab.epCharon?.process.child.kill("SIGKILL");
-            await sleep(200);
-            // strongswan.service: Restart=on-abnormal starts charon again, ExecStartPost runs swanctl --load-all.
-            await restartEndpointCharon(p.lab);
+            if (p.lab.booted) {
+                // A booted endpoint: systemd itself restarts charon-systemd (strongswan.service's
+                // Restart=on-abnormal) and runs its ExecStartPost `swanctl --load-all`.
+                process.kill(endpointCharonPid(p.lab), "SIGKILL");
+                await sleep(200);
+                await waitForVici(p.lab.ep, 60_000);
+            } else {
+                p.lab.epCharon?.process.child.kill("SIGKILL");
+                await sleep(200);
+                // strongswan.service: Restart=on-abnormal starts charon again, ExecStartPost runs swanctl --load-all.
+                await restartEndpointCharon(p.lab);
+            }
             const load = await swanctl(p.lab.ep, ["--load-all", "--noprompt"]);
             rec.equal(`${name}: swanctl --load-all after the restart (exit code)`, load.code, 0);
             const seconds = await secondsUntilAnswered(flow, t0, 60);
