@@ -32,6 +32,9 @@ export const LAB_DEVIATIONS: readonly { readonly why: string; readonly path?: st
         why: "systemd-nspawn is told SYSTEMD_NSPAWN_API_VFS_WRITABLE=network, so the image may write its own network namespace's /proc/sys/net (the bootstrap's forwarding settings) but not the host's kernel.* keys; /proc/sys stays read-only, so systemd-sysctl.service is skipped at boot and the namespace (with its sysctls) outlives the image's reboot, like a NIC that keeps its settings.",
     },
     {
+        why: "the metrics publisher (partner-vpn-metrics.timer) has an AWS API and IMDS to talk to only during the metrics check, where the lab serves moto_server and a minimal IMDSv2 in the endpoint's namespace; at other times its runs fail (no route to AWS), which the bootstrap check shows and does not count as a failed unit.",
+    },
+    {
         why: "the NAT IP is on the endpoint's lo (kernel-libipsec refuses a CHILD_SA unless an address of its local traffic selector is local; production must not have it). Set in the node's network namespace, outside the image.",
     },
 ];

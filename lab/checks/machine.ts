@@ -22,6 +22,9 @@ import { client, recordFlows } from "./connectivity";
 
 const BOOTSTRAP = path.join(__dirname, "..", "..", "scripts", "endpoint", "bootstrap.sh");
 
+/** The metrics publisher's unit (issue 13), whose AWS API the lab serves only in the metrics check. */
+const METRICS_UNIT = "partner-vpn-metrics.service";
+
 /** A package the bootstrap does not name and the image does not have: apt must not find it. */
 const NOT_NAMED = "libstrongswan-extra-plugins";
 
@@ -66,7 +69,13 @@ async function recordBootstrap(s: StackSession, p: PartnerRun, rec: Recorder): P
     rec.equal(`${name}: sysctls the bootstrap writes, live`, live, sysctls.map((m) => `${m[1]}=${m[2]}`));
     const plugins = /loaded plugins: (.*)/.exec(await out(p, ["swanctl", "--stats"]))?.[1] ?? "";
     rec.measure(`${name}: charon-systemd's plugins include openssl (standard plugins) and kernel-libipsec (lab)`, plugins, /\bopenssl\b/.test(plugins) && /\bkernel-libipsec\b/.test(plugins));
-    rec.equal(`${name}: failed units`, (await out(p, ["systemctl", "--failed", "--plain", "--no-legend"])) || "none", "none");
+    // The metrics publisher's timer fires from the first apply on; the lab serves an AWS API (moto)
+    // and IMDS only during the metrics check, so outside it the publisher cannot but fail (a
+    // LAB_DEVIATIONS entry). Every other unit must be fine; the publisher's state is shown.
+    const failed = (await out(p, ["systemctl", "--failed", "--plain", "--no-legend"])).split("\n").filter(Boolean);
+    const others = failed.filter((l) => !l.startsWith(`${METRICS_UNIT} `));
+    rec.equal(`${name}: failed units (apart from ${METRICS_UNIT}, which has no AWS API here outside the metrics check)`, others.join("; ") || "none", "none");
+    rec.info(`${name}: ${METRICS_UNIT}`, `${await out(p, ["systemctl", "is-active", METRICS_UNIT])}; last log line: ${await out(p, ["sh", "-c", `journalctl -b -u ${METRICS_UNIT} -n 1 --no-pager -o cat 2>/dev/null || true`])}`);
     rec.info(`${name}: OS`, await out(p, ["sh", "-c", ". /etc/os-release && echo \"$PRETTY_NAME\""]));
 }
 
