@@ -29,6 +29,8 @@ export function syntheticStack(count: number, sshPrivateKey: string): Record<str
     }));
     const psks = Object.fromEntries(partners.map((p) => [p.name, `BenchKey${p.name}Zq8Wx3Lm5Np7`]));
     return {
+        // The alarms' EC2 recover action names the region, as every stack file sets it.
+        "aws:region": "eu-west-1",
         "partner-vpn:mode": "vpc-routing",
         "partner-vpn:allowDocumentationAddresses": "true",
         "partner-vpn:network": JSON.stringify({
