@@ -127,9 +127,9 @@ async function naiveOnce(c: Context, repeat: number): Promise<ChangeRun> {
     const cmd = commandNamed(await programCommands(c.added, c.s.secrets), `${c.p.plan.name}-apply`);
     const scripts = naiveScripts(c.s, c.p, cmd.stdin ?? "");
     const run = await underStreams(streamTargets(c), c.options.streamSeconds, c.options.leadMs, async () => {
-        await runPhaseOk(c.s, "bench (b) naive: copy the new files", { ...cmd, name: `${c.p.plan.name}-naive-copy`, create: "bash -s", stdin: scripts.copy }, "create");
+        await runPhaseOk(c.s, "bench (b) naive: copy the new files", { ...cmd, name: `${c.p.plan.name}-naive-copy`, create: cmd.create, stdin: scripts.copy }, "create");
         await restartEndpointCharon(c.p.lab); // = systemctl restart strongswan
-        await runPhaseOk(c.s, "bench (b) naive: reload, flush and re-create NAT", { ...cmd, name: `${c.p.plan.name}-naive-reload`, create: "bash -s", stdin: scripts.reload }, "create");
+        await runPhaseOk(c.s, "bench (b) naive: reload, flush and re-create NAT", { ...cmd, name: `${c.p.plan.name}-naive-reload`, create: cmd.create, stdin: scripts.reload }, "create");
     });
     await replayChange(c.s, c.added, "bench: pulumi up after the naive change");
     await settle(c.s, c.p);
