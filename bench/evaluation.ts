@@ -6,6 +6,7 @@
 import { generateKeyPairSync } from "crypto";
 import { performance } from "perf_hooks";
 import { evaluateProgram } from "../program/mocks";
+import { secretConfigValues } from "../program/stackFile";
 
 export interface EvaluationRow {
     readonly partners: number;
@@ -39,8 +40,7 @@ export function syntheticStack(count: number, sshPrivateKey: string): Record<str
         }),
         "partner-vpn:endpoint": JSON.stringify({ adminCidrs: ["10.20.0.0/24"] }),
         "partner-vpn:partners": JSON.stringify(partners),
-        "partner-vpn:psks": JSON.stringify(psks),
-        "partner-vpn:sshPrivateKey": sshPrivateKey,
+        ...secretConfigValues({ psks, sshPrivateKey }),
     };
 }
 
@@ -60,9 +60,8 @@ function median(values: number[]): number {
 
 export async function benchEvaluation(counts: readonly number[], runs: number, log: (line: string) => void = () => undefined): Promise<EvaluationRow[]> {
     const key = benchSshKey();
-    const secretKeys = ["partner-vpn:psks", "partner-vpn:sshPrivateKey"];
     // One untimed run first: module loading and JIT warm-up are not per-partner cost.
-    await evaluateProgram(syntheticStack(1, key), { secretKeys });
+    await evaluateProgram(syntheticStack(1, key));
     const rows: EvaluationRow[] = [];
     for (const count of counts) {
         const config = syntheticStack(count, key);
@@ -70,7 +69,7 @@ export async function benchEvaluation(counts: readonly number[], runs: number, l
         let resources = 0;
         for (let run = 0; run < runs; run++) {
             const start = performance.now();
-            const ev = await evaluateProgram(config, { secretKeys });
+            const ev = await evaluateProgram(config);
             times.push((performance.now() - start) / 1000);
             resources = ev.resources.length;
         }

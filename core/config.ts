@@ -8,19 +8,33 @@
  * and `sshPrivateKey`. The partner list itself stays plain so `pulumi preview --diff` shows it.
  */
 
-/** Stack config keys, without the `partner-vpn:` prefix. */
-export const CONFIG_KEYS = {
-    mode: "mode",
-    network: "network",
-    endpoint: "endpoint",
-    partners: "partners",
-    monitoring: "monitoring",
-    allowDocumentationAddresses: "allowDocumentationAddresses",
-    psks: "psks",
-    sshPrivateKey: "sshPrivateKey",
-} as const;
-
 export const CONFIG_NAMESPACE = "partner-vpn";
+
+/** The plain stack config keys, without the `partner-vpn:` prefix: validated from the plain config. */
+export const PLAIN_CONFIG_KEYS = ["mode", "network", "endpoint", "partners", "monitoring", "allowDocumentationAddresses"] as const;
+
+/** The secret stack config keys (`pulumi config set --secret`): never part of the plain config. */
+export const SECRET_CONFIG_KEYS = ["psks", "sshPrivateKey"] as const;
+
+export type PlainConfigKey = (typeof PLAIN_CONFIG_KEYS)[number];
+export type SecretConfigKey = (typeof SECRET_CONFIG_KEYS)[number];
+
+/** Every stack config key by name, without the prefix: `CONFIG_KEYS.psks === "psks"`. */
+export const CONFIG_KEYS = Object.fromEntries([...PLAIN_CONFIG_KEYS, ...SECRET_CONFIG_KEYS].map((k) => [k, k])) as {
+    readonly [K in PlainConfigKey | SecretConfigKey]: K;
+};
+
+/** The full key the Pulumi runtime and stack files use: `partner-vpn:<key>`. */
+export function runtimeKey(key: string): string {
+    return `${CONFIG_NAMESPACE}:${key}`;
+}
+
+/** The secret keys as the runtime names them (`partner-vpn:psks`, `partner-vpn:sshPrivateKey`). */
+export const SECRET_RUNTIME_KEYS: readonly string[] = SECRET_CONFIG_KEYS.map(runtimeKey);
+
+export function isSecretConfigKey(key: string): key is SecretConfigKey {
+    return (SECRET_CONFIG_KEYS as readonly string[]).includes(key);
+}
 
 export interface NetworkConfig {
     /** VPC of the endpoints. Required. */

@@ -9,7 +9,7 @@
 import { cidrBounds, cidrContains, cidrsOverlap, hostOf, ipToInt, isIpv4, prefixOf } from "./addresses";
 import { parseProposal } from "./algorithms";
 import { libreswanProposalList } from "./libreswanProposals";
-import { DEFAULTS, RESERVED_PORTS } from "./config";
+import { DEFAULTS, PLAIN_CONFIG_KEYS, RESERVED_PORTS, SECRET_CONFIG_KEYS } from "./config";
 import { FieldReader, PARTNER_DOMAIN, PUBLIC, SSH_SOURCE, VPC_ADDRESS, show, type Raw, type ValidationIssue } from "./fields";
 import type {
     BastionModel, EndpointModel, IkeModel, InboundMappingModel, IpsecDaemon, Mode, NetworkModel,
@@ -43,9 +43,6 @@ const MISPLACED_SECRET_KEYS = ["psk", "psks", "secret", "presharedkey", "preshar
 const MODES: readonly Mode[] = ["vpc-routing", "classic-proxy"];
 const DAEMONS: readonly IpsecDaemon[] = ["strongswan", "libreswan"];
 
-export const TOP_LEVEL_KEYS = ["mode", "network", "endpoint", "partners", "monitoring", "allowDocumentationAddresses"] as const;
-/** The secret stack keys: validated from the `secrets` argument, never from the plain config. */
-const SECRET_KEYS = ["psks", "sshPrivateKey"];
 
 /**
  * Validates plain stack config (the `partner-vpn:` keys, prefix removed) and, when given, the
@@ -55,11 +52,12 @@ export function validateStackConfig(raw: unknown, secrets?: { psks?: unknown; ss
     const top = raw !== null && typeof raw === "object" && !Array.isArray(raw) ? (raw as Raw) : undefined;
     const docs = top?.allowDocumentationAddresses === true;
     const r = new FieldReader(docs);
-    const secretKeys = top ? SECRET_KEYS.filter((k) => k in top) : [];
+    // The secret keys are validated from the `secrets` argument, never from the plain config.
+    const secretKeys = top ? SECRET_CONFIG_KEYS.filter((k) => k in top) : [];
     for (const key of secretKeys) {
         r.error(key, `is a secret key and does not belong in the plain config; expected it in validateStackConfig's secrets argument (set it with pulumi config set --secret)`);
     }
-    const cfg = r.object("", raw, [...TOP_LEVEL_KEYS, ...secretKeys], true) ?? {};
+    const cfg = r.object("", raw, [...PLAIN_CONFIG_KEYS, ...secretKeys], true) ?? {};
     if (r.boolean("allowDocumentationAddresses", cfg.allowDocumentationAddresses, false)) {
         r.warn("allowDocumentationAddresses", "documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) are accepted as public addresses: for labs and tests only");
     }

@@ -7,13 +7,13 @@
  * (deleteBeforeReplace is false); for other input changes the new create; otherwise nothing.
  */
 import { evaluateProgram, isSecretValue, revealSecrets, type Evaluation } from "../program/mocks";
+import { secretConfigValues } from "../program/stackFile";
 import { run, RunResult } from "./exec";
 import { inNetns } from "./netns";
 import { LabNode } from "./node";
 import { LabSshKeys, sshClientOptions } from "./sshd";
 
 export const COMMAND_TYPE = "command:remote:Command";
-export const SECRET_CONFIG_KEYS = ["partner-vpn:psks", "partner-vpn:sshPrivateKey"];
 
 export interface RemoteConnection {
     readonly host: string;
@@ -46,7 +46,7 @@ export interface LabSecrets {
 
 /** Runtime config plus the secrets, as `pulumi config set --secret` would store them. */
 export function configWithSecrets(values: Readonly<Record<string, string>>, secrets: LabSecrets): Record<string, string> {
-    return { ...values, "partner-vpn:psks": JSON.stringify(secrets.psks), "partner-vpn:sshPrivateKey": secrets.sshPrivateKey };
+    return { ...values, ...secretConfigValues(secrets) };
 }
 
 function asCommand(r: Evaluation["resources"][number]): RemoteCommand {
@@ -102,7 +102,7 @@ export async function programCommands(values: Readonly<Record<string, string>>, 
     console.warn = (...args: unknown[]) => void warnings.push(args.map(String).join(" ").replace(/^warning: \[runtime\] /, ""));
     let evaluation: Evaluation;
     try {
-        evaluation = await evaluateProgram(configWithSecrets(values, secrets), { stack: "lab", secretKeys: SECRET_CONFIG_KEYS });
+        evaluation = await evaluateProgram(configWithSecrets(values, secrets), { stack: "lab" });
     } finally {
         console.warn = warn;
     }

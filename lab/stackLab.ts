@@ -10,7 +10,7 @@ import { cidrBounds, cidrContains, classify, hostOf, intToIp, ipToInt, isIpv4, p
 import type { PartnerModel, StackModel } from "../core/model";
 import { pskProblem } from "../core/secrets";
 import { formatIssue, validateStackConfig } from "../core/validate";
-import { projectConfig, readStackFile } from "../program/stackFile";
+import { plainConfig, readStackFile, withoutSecrets } from "../program/stackFile";
 import type { PartnerSideParams } from "./partnerSide";
 import type { Listener } from "./servers";
 import { checkLabSpec, LabPartnerSpec, LabSpec } from "./topology";
@@ -169,9 +169,7 @@ function partnerSideFor(p: PartnerModel, natIp: string, tunnelIp: string, spareH
 
 /** The validated model of runtime config values (secrets aside); throws with every problem listed. */
 export function modelFor(values: Readonly<Record<string, string>>, source = "the config"): StackModel {
-    const config = projectConfig(values);
-    delete config.psks;
-    delete config.sshPrivateKey;
+    const config = plainConfig(values);
     const result = validateStackConfig(config);
     if (!result.ok) throw new Error(`${source}: the stack config is invalid:\n  ${result.errors.map(formatIssue).join("\n  ")}`);
     refuseNonLabAddresses(config);
@@ -185,8 +183,8 @@ export function modelFor(values: Readonly<Record<string, string>>, source = "the
  * before anything is built.
  */
 export function loadLabFixture(file: string, options: { os?: string } = {}): LabFixture {
-    const { values, encryptedKeys } = readStackFile(file);
-    const plain = Object.fromEntries(Object.entries(values).filter(([k]) => !encryptedKeys.includes(k) && !/:(psks|sshPrivateKey)$/.test(k)));
+    // Encrypted values are not in `values`; plain-text secrets are dropped: the lab makes its own.
+    const plain = withoutSecrets(readStackFile(file).values).values;
     if (options.os !== undefined) {
         const endpoint = plain["partner-vpn:endpoint"] ? JSON.parse(plain["partner-vpn:endpoint"]) as Record<string, unknown> : {};
         plain["partner-vpn:endpoint"] = JSON.stringify({ ...endpoint, os: options.os });

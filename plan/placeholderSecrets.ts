@@ -5,13 +5,8 @@
  * like the CLI would, and makes sure no form of them ever reaches stdout or a written file.
  */
 import { generateKeyPairSync, randomInt } from "crypto";
-import { CONFIG_KEYS, CONFIG_NAMESPACE } from "../core/config";
 import { pskProblem, sshKeyProblem } from "../core/secrets";
-
-export const SECRET_CONFIG_KEYS: readonly string[] = [
-    `${CONFIG_NAMESPACE}:${CONFIG_KEYS.psks}`,
-    `${CONFIG_NAMESPACE}:${CONFIG_KEYS.sshPrivateKey}`,
-];
+import { secretConfigValues } from "../program/stackFile";
 
 const ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 
@@ -57,10 +52,7 @@ export class PlaceholderSecrets {
 
     /** Runtime config entries for the partners' PSKs and the SSH key, as the runtime stores them. */
     configValues(partners: readonly string[]): Record<string, string> {
-        return {
-            [`${CONFIG_NAMESPACE}:${CONFIG_KEYS.psks}`]: JSON.stringify(Object.fromEntries(partners.map((p) => [p, this.pskFor(p)]))),
-            [`${CONFIG_NAMESPACE}:${CONFIG_KEYS.sshPrivateKey}`]: this.sshPrivateKey,
-        };
+        return secretConfigValues({ psks: Object.fromEntries(partners.map((p) => [p, this.pskFor(p)])), sshPrivateKey: this.sshPrivateKey });
     }
 
     /** Every text that would give a secret away: itself, its base64 forms, each line of a PEM body. */

@@ -4,14 +4,13 @@
  * mocks with placeholder secrets, and turns what it registered into a StackPlan that is safe to
  * print: secrets redacted, mocked cloud values replaced by placeholders.
  */
-import { CONFIG_KEYS } from "../core/config";
 import type { EndpointImageModel, StackModel } from "../core/model";
 import { contentHashes, renderEndpointFiles } from "../core/render";
 import { formatIssue, validateStackConfig, type ValidationIssue } from "../core/validate";
 import { evaluateProgram, isSecretValue, MOCK_AMI, revealSecrets, type Evaluation, type RecordedResource } from "../program/mocks";
-import { projectConfig } from "../program/stackFile";
+import { plainConfig } from "../program/stackFile";
 import { renderPlannedEndpoint } from "./endpointFiles";
-import { containsSecret, type PlaceholderSecrets, SECRET_CONFIG_KEYS } from "./placeholderSecrets";
+import { containsSecret, type PlaceholderSecrets } from "./placeholderSecrets";
 import { Placeholders, unknownValue } from "./placeholders";
 import type { PartnerPlan, PlannedAddress, PlannedResource, PlanSummary, StackPlan } from "./types";
 
@@ -37,10 +36,7 @@ export type PlanOutcome =
 
 /** Validates the plain keys only: the secrets are the plan's own placeholders, checked by the program. */
 export function validatePlainConfig(values: Readonly<Record<string, string>>) {
-    const raw = projectConfig(values);
-    delete raw[CONFIG_KEYS.psks];
-    delete raw[CONFIG_KEYS.sshPrivateKey];
-    return validateStackConfig(raw);
+    return validateStackConfig(plainConfig(values));
 }
 
 export async function planStack(req: PlanRequest): Promise<PlanOutcome> {
@@ -49,9 +45,7 @@ export async function planStack(req: PlanRequest): Promise<PlanOutcome> {
     const model = validation.model;
     const warnings = [...validation.warnings.map(formatIssue), ...req.warnings];
     const names = model.partners.map((p) => p.name);
-    const evaluation = await quietly(warnings, () => evaluateProgram({ ...req.values, ...req.secrets.configValues(names) }, {
-        stack: req.stack, secretKeys: SECRET_CONFIG_KEYS,
-    }));
+    const evaluation = await quietly(warnings, () => evaluateProgram({ ...req.values, ...req.secrets.configValues(names) }, { stack: req.stack }));
     return { ok: true, model, plan: buildPlan(req, model, evaluation, warnings) };
 }
 

@@ -6,8 +6,8 @@
 import { execFileSync } from "child_process";
 import { existsSync, readFileSync } from "fs";
 import * as path from "path";
-import { CONFIG_KEYS, CONFIG_NAMESPACE } from "../core/config";
-import { parseStackFile } from "../program/stackFile";
+import { SECRET_RUNTIME_KEYS } from "../core/config";
+import { parseStackFile, withoutSecrets } from "../program/stackFile";
 
 export interface StackSource {
     /** Stack name: used in URNs and the default output folder. */
@@ -53,8 +53,6 @@ export function resolveSource(opts: { repo: string; stack?: string; config?: str
     return { stack, file, label: path.relative(opts.repo, file) };
 }
 
-const SECRET_KEYS = [CONFIG_KEYS.psks, CONFIG_KEYS.sshPrivateKey].map((k) => `${CONFIG_NAMESPACE}:${k}`);
-
 /** Parses stack file text; secrets in it are dropped (the plan supplies its own placeholders). */
 export function loadConfig(text: string, label: string): LoadedConfig {
     let parsed;
@@ -64,19 +62,16 @@ export function loadConfig(text: string, label: string): LoadedConfig {
         const message = err instanceof Error ? err.message : String(err);
         throw new StackFileError(message.startsWith(label) ? message : `${label}: ${message}`);
     }
-    const values = { ...parsed.values };
+    const { values, removed } = withoutSecrets(parsed.values);
     const notes: string[] = [];
     const warnings: string[] = [];
     for (const key of parsed.encryptedKeys) {
-        if (SECRET_KEYS.includes(key)) notes.push(`${key} is encrypted in ${label}; the plan uses a random placeholder instead`);
+        if (SECRET_RUNTIME_KEYS.includes(key)) notes.push(`${key} is encrypted in ${label}; the plan uses a random placeholder instead`);
         else notes.push(`${key} is encrypted in ${label} and cannot be read offline; the plan runs without it`);
     }
-    for (const key of SECRET_KEYS) {
-        if (key in values) {
-            // A plain-text secret in a committed file is a problem to fix, not a value to use.
-            warnings.push(`${key} is stored in plain text in ${label}: remove it and set it with pulumi config set --secret; the plan ignores it and uses a placeholder`);
-            delete values[key];
-        }
+    for (const key of removed) {
+        // A plain-text secret in a committed file is a problem to fix, not a value to use.
+        warnings.push(`${key} is stored in plain text in ${label}: remove it and set it with pulumi config set --secret; the plan ignores it and uses a placeholder`);
     }
     return { values, notes, warnings };
 }

@@ -8,6 +8,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import { SECRET_RUNTIME_KEYS } from "../core/config";
 import { definePartnerVpnStack } from "./stack";
 
 /** How the runtime marks a secret inside deserialized inputs. */
@@ -48,7 +49,7 @@ export interface Evaluation {
 export interface EvaluateOptions {
     /** Stack name; default `dev`. */
     readonly stack?: string;
-    /** Config keys whose values are secret (as `pulumi config set --secret` marks them). */
+    /** Config keys whose values are secret (as `pulumi config set --secret` marks them). Default: the stack's secret keys. */
     readonly secretKeys?: readonly string[];
 }
 
@@ -181,7 +182,7 @@ export async function evaluateProgram(config: Readonly<Record<string, string>>, 
                 return original(req, cb);
             };
         }
-        pulumi.runtime.setAllConfig({ ...config }, [...(options.secretKeys ?? [])]);
+        pulumi.runtime.setAllConfig({ ...config }, [...(options.secretKeys ?? SECRET_RUNTIME_KEYS)]);
         const outputs = definePartnerVpnStack();
         const resolved = (await resolve(outputs as unknown as pulumi.Input<Record<string, unknown>>)) as Record<string, unknown>;
         // Registrations whose inputs resolved last may still be in flight; the runtime exports

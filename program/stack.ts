@@ -4,12 +4,12 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_KEYS, CONFIG_NAMESPACE } from "../core/config";
+import { CONFIG_KEYS, runtimeKey } from "../core/config";
 import type { EndpointImageModel } from "../core/model";
 import { formatIssue, validateStackConfig } from "../core/validate";
 import { createAlarmTopic } from "../components/monitoring";
 import { PartnerVpn, type PartnerHandoff } from "../components/partnerVpn";
-import { parseConfigValue, projectConfig } from "./stackFile";
+import { parseConfigValue, plainConfig } from "./stackFile";
 
 export interface StackOutputs {
     readonly mode: string;
@@ -24,7 +24,7 @@ export interface StackOutputs {
 function readSecret(key: string): unknown {
     // Read through the runtime (not Config.get, which warns on secrets); the value is only
     // validated here and enters resources wrapped in pulumi.secret.
-    const value = pulumi.runtime.getConfig(`${CONFIG_NAMESPACE}:${key}`);
+    const value = pulumi.runtime.getConfig(runtimeKey(key));
     return value === undefined ? undefined : parseConfigValue(value);
 }
 
@@ -48,9 +48,7 @@ function imageAmi(image: EndpointImageModel, lookups: Map<string, pulumi.Output<
 }
 
 export function definePartnerVpnStack(): StackOutputs {
-    const raw = projectConfig(pulumi.runtime.allConfig());
-    delete raw[CONFIG_KEYS.psks];
-    delete raw[CONFIG_KEYS.sshPrivateKey];
+    const raw = plainConfig(pulumi.runtime.allConfig());
     const psks = readSecret(CONFIG_KEYS.psks);
     const sshPrivateKey = readSecret(CONFIG_KEYS.sshPrivateKey);
     const result = validateStackConfig(raw, { psks, sshPrivateKey });

@@ -1,11 +1,13 @@
 /**
- * Reads a Pulumi stack file (Pulumi.<stack>.yaml) into the flat key -> string map the Pulumi
- * runtime uses for config, without the Pulumi CLI. Encrypted values (`secure:`) cannot be read
+ * The one reader of Pulumi stack files (Pulumi.<stack>.yaml) and of runtime config: the flat
+ * key -> string map the Pulumi runtime uses, without the Pulumi CLI, and the one place that
+ * separates the secret keys from the plain config. Encrypted values (`secure:`) cannot be read
  * offline; they are reported so callers can say so rather than guess.
  */
 import { readFileSync } from "fs";
 import * as YAML from "yaml";
-import { CONFIG_NAMESPACE } from "../core/config";
+import { CONFIG_KEYS, CONFIG_NAMESPACE, runtimeKey, SECRET_RUNTIME_KEYS } from "../core/config";
+import type { StackSecrets } from "../core/model";
 
 export interface StackFileConfig {
     /** Runtime config: full key (`partner-vpn:partners`) -> value as the runtime stores it. */
@@ -39,6 +41,33 @@ export function parseStackFile(text: string, source = "stack file"): StackFileCo
 
 export function readStackFile(path: string): StackFileConfig {
     return parseStackFile(readFileSync(path, "utf8"), path);
+}
+
+/** The runtime config without the secret keys, and which secret keys were there. */
+export function withoutSecrets(values: Readonly<Record<string, string>>): { values: Record<string, string>; removed: string[] } {
+    const plain = { ...values };
+    const removed = SECRET_RUNTIME_KEYS.filter((key) => key in plain);
+    for (const key of removed) delete plain[key];
+    return { values: plain, removed };
+}
+
+/** Our plain config (namespace and secret keys removed, values parsed): what validateStackConfig takes. */
+export function plainConfig(values: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+    const defined = Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined));
+    return projectConfig(withoutSecrets(defined).values);
+}
+
+/** A stack file's plain config (namespace and secret keys removed), as validateStackConfig takes it. */
+export function readStackConfig(path: string): Record<string, unknown> {
+    return plainConfig(readStackFile(path).values);
+}
+
+/** The secrets as runtime config entries, the way `pulumi config set --secret` stores them. */
+export function secretConfigValues(secrets: StackSecrets): Record<string, string> {
+    return {
+        [runtimeKey(CONFIG_KEYS.psks)]: JSON.stringify(secrets.psks),
+        [runtimeKey(CONFIG_KEYS.sshPrivateKey)]: secrets.sshPrivateKey,
+    };
 }
 
 /** Our keys without the namespace, values parsed back from their runtime string form. */

@@ -22,7 +22,7 @@ import {
     sweepStaleLibreswanNamespaces,
 } from "../../lab/libreswan";
 import { requireLibreswanForLab } from "../tools/libreswanTool";
-import { DEV, modelOf, readStackConfig, TEST_PSK, type RawStack } from "../tools/tools";
+import { DEV, modelOf, repoStackConfig, TEST_PSK, type RawStack } from "../tools/tools";
 
 function labReason(root: string): string | undefined {
     const pluto = plutoUnavailableReason(root);
@@ -36,7 +36,7 @@ function labReason(root: string): string | undefined {
 
 /** The dev stack on Libreswan, pointed at the lab's partner gateway and hosts. */
 function labPartner(ike: 1 | 2, edit: (p: Record<string, unknown>) => void = () => undefined): PartnerModel {
-    const raw = JSON.parse(JSON.stringify(readStackConfig(DEV))) as RawStack;
+    const raw = JSON.parse(JSON.stringify(repoStackConfig(DEV))) as RawStack;
     raw.allowDocumentationAddresses = true;
     raw.endpoint = { ...(raw.endpoint as object), ipsecDaemon: "libreswan" };
     const p = (raw.partners as Record<string, unknown>[])[0];
@@ -49,7 +49,7 @@ function labPartner(ike: 1 | 2, edit: (p: Record<string, unknown>) => void = () 
 }
 
 function ourFiles(partner: PartnerModel, psk = TEST_PSK) {
-    const model = modelOf({ ...readStackConfig(DEV), allowDocumentationAddresses: true });
+    const model = modelOf({ ...repoStackConfig(DEV), allowDocumentationAddresses: true });
     return renderEndpointFiles(model, partner, { natIp: IKE_LAB.natIp, tunnelIp: IKE_LAB.tunnelIp }, psk).filter((f) => f.path.startsWith("/etc/ipsec.d/"));
 }
 

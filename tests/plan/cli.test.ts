@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { existsSync, readFileSync, writeFileSync } from "fs";
 import * as path from "path";
 import { validateStackConfig, formatIssue } from "../../core/validate";
-import { PlaceholderSecrets, SECRET_CONFIG_KEYS } from "../../plan/placeholderSecrets";
+import { PlaceholderSecrets } from "../../plan/placeholderSecrets";
 import { evaluateProgram } from "../../program/mocks";
 import { loadConfig } from "../../plan/stackSource";
 import { projectConfig } from "../../program/stackFile";
@@ -43,7 +43,7 @@ for (const stack of DEV_STACKS) {
         it("lists the resources evaluateProgram records: same types, names and counts per type", async () => {
             const { values } = loadConfig(stackText(stack), stack);
             const names = (projectConfig(values).partners as { name: string }[]).map((p) => p.name);
-            const ev = await evaluateProgram({ ...values, ...new PlaceholderSecrets().configValues(names) }, { stack, secretKeys: SECRET_CONFIG_KEYS });
+            const ev = await evaluateProgram({ ...values, ...new PlaceholderSecrets().configValues(names) }, { stack });
             const listed = plan.partners.flatMap((p) => p.resources);
             expect(listed.map((r) => `${r.type}::${r.name}`).sort()).to.deep.equal(ev.resources.map((r) => `${r.type}::${r.name}`).sort());
             expect(countByType(listed)).to.deep.equal(countByType(ev.resources));

@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { randomBytes } from "crypto";
 import { pskProblem, sshKeyProblem } from "../../core/secrets";
 import {
-    assertNoSecret, base64Forms, containsSecret, PlaceholderSecrets, placeholderPsk, SecretLeakError, SECRET_CONFIG_KEYS,
+    assertNoSecret, base64Forms, containsSecret, PlaceholderSecrets, placeholderPsk, SecretLeakError,
 } from "../../plan/placeholderSecrets";
 import { evaluateProgram, revealSecrets } from "../../program/mocks";
 import { loadConfig } from "../../plan/stackSource";
@@ -59,7 +59,7 @@ for (const stack of DEV_STACKS) {
         it("hands the placeholders to the program, which really uses them", async () => {
             // Without this, a leak check on the output could pass because the secrets never existed.
             const { values } = loadConfig(stackText(stack), stack);
-            const ev = await evaluateProgram({ ...values, ...secrets.configValues(["bigcorp"]) }, { stack, secretKeys: SECRET_CONFIG_KEYS });
+            const ev = await evaluateProgram({ ...values, ...secrets.configValues(["bigcorp"]) }, { stack });
             const apply = ev.resources.find((r) => r.type === "command:remote:Command" && r.name.endsWith("-apply"));
             const stdin = String(revealSecrets(apply?.inputs.stdin));
             // The script carries the secrets file base64-encoded; that file holds the key base64-encoded.

@@ -31,7 +31,7 @@ for (const stack of DEV_STACKS) {
             text = describePlan(plan, { outDir: "plan-out/x" });
             const values = loadConfig(stackText(stack), stack).values;
             recorded = await evaluateProgram({ ...values, ...secrets.configValues(config.partners.map((p) => p.name)) }, {
-                stack, secretKeys: ["partner-vpn:psks", "partner-vpn:sshPrivateKey"],
+                stack,
             });
         });
 

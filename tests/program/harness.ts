@@ -6,7 +6,7 @@ import { generateKeyPairSync } from "crypto";
 import { readdirSync } from "fs";
 import * as path from "path";
 import { evaluateProgram, type Evaluation, type RecordedResource } from "../../program/mocks";
-import { projectConfig, readStackFile } from "../../program/stackFile";
+import { projectConfig, readStackFile, secretConfigValues } from "../../program/stackFile";
 
 export const ROOT = path.join(__dirname, "..", "..");
 
@@ -27,8 +27,6 @@ export function testSshKey(): string {
     return cachedKey;
 }
 
-export const SECRET_KEYS = ["partner-vpn:psks", "partner-vpn:sshPrivateKey"];
-
 export function stackFiles(): string[] {
     return readdirSync(ROOT).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).sort();
 }
@@ -45,8 +43,7 @@ export function withSecrets(values: Config): Config {
     const partners = (projectConfig(values).partners as { name: string }[] | undefined) ?? [];
     return {
         ...values,
-        "partner-vpn:psks": JSON.stringify(Object.fromEntries(partners.map((p) => [p.name, testPsk(p.name)]))),
-        "partner-vpn:sshPrivateKey": testSshKey(),
+        ...secretConfigValues({ psks: Object.fromEntries(partners.map((p) => [p.name, testPsk(p.name)])), sshPrivateKey: testSshKey() }),
     };
 }
 
@@ -60,7 +57,7 @@ export function editConfig(config: Config, edit: (cfg: Record<string, unknown>) 
 }
 
 export function evaluate(config: Config): Promise<Evaluation> {
-    return evaluateProgram(config, { secretKeys: SECRET_KEYS });
+    return evaluateProgram(config);
 }
 
 export function byType(ev: Evaluation, type: string): RecordedResource[] {

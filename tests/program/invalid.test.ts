@@ -3,12 +3,12 @@
  */
 import { expect } from "chai";
 import { evaluateProgram } from "../../program/mocks";
-import { editConfig, SECRET_KEYS, stackConfig } from "./harness";
+import { editConfig, stackConfig } from "./harness";
 
 async function failure(config: Record<string, string>): Promise<{ message: string; registered: number }> {
     let registered = -1;
     try {
-        const ev = await evaluateProgram(config, { secretKeys: SECRET_KEYS });
+        const ev = await evaluateProgram(config);
         registered = ev.resources.length;
     } catch (e) {
         return { message: (e as Error).message, registered: 0 };

@@ -15,7 +15,7 @@ import type { PartnerModel, RenderedFile, StackModel } from "../../core/model";
 import { endpointPaths, removeCommand, renderApplyScript, swanctlChildName } from "../../core/render";
 import { BOOT_SCRIPT, REMOVE_SCRIPT } from "../../core/render/paths";
 import {
-    CHARON, chainRules, classicTcpRaw, describeRun, DEV, modelOf, normalizeSave, parseListConns, readStackConfig, renderPartner,
+    CHARON, chainRules, classicTcpRaw, describeRun, DEV, modelOf, normalizeSave, parseListConns, repoStackConfig, renderPartner,
     requireRoot, requireTool, TEST_PSK, TestNode, withPartner, type RenderedPartner, type RunResult,
 } from "./tools";
 
@@ -152,7 +152,7 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
 
         before(async function () {
             requireRoot(this);
-            model = modelOf(readStackConfig(DEV));
+            model = modelOf(repoStackConfig(DEV));
             base = renderPartner(model);
             moreHosts = renderPartner(model, withPartner(base.partner, { remoteHosts: [...base.partner.remoteHosts, "110.220.10.200/32"] }));
             node = await TestNode.start("ep-dev", nodeOptions());

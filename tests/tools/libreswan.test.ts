@@ -22,7 +22,7 @@ import { addconnCheck, algparse, bootstrapIpsecConf, listLibreswanNamespaces, Pl
 import { PROPOSAL_CASES } from "../fixtures/libreswanProposals";
 import { requireLibreswan } from "./libreswanTool";
 import {
-    chainRules, classicTcpRaw, DEV, DEV_CLASSIC, describeRun, editFirstPartner, inboundPortsRaw, modelOf, normalizeSave, readStackConfig, removeScratch,
+    chainRules, classicTcpRaw, DEV, DEV_CLASSIC, describeRun, editFirstPartner, inboundPortsRaw, modelOf, normalizeSave, repoStackConfig, removeScratch,
     renderPartner, requireRoot, requireTool, scratchDir, skipOrFail, TEST_PSK, withIke, withPartner, type RawStack, type RenderedPartner, type RunResult,
 } from "./tools";
 
@@ -35,28 +35,28 @@ function libreswan(raw: RawStack): RawStack {
 /** Both dev stacks switched to Libreswan, IKEv1 and IKEv2 variants, several proposals each. */
 function libreswanVariants(): { name: string; model: StackModel }[] {
     const variants: { name: string; raw: RawStack }[] = [
-        { name: "dev", raw: readStackConfig(DEV) },
-        { name: "dev-classic", raw: readStackConfig(DEV_CLASSIC) },
+        { name: "dev", raw: repoStackConfig(DEV) },
+        { name: "dev-classic", raw: repoStackConfig(DEV_CLASSIC) },
         { name: "classic-tcp", raw: classicTcpRaw() },
         { name: "inbound-ports", raw: inboundPortsRaw() },
         {
-            name: "ikev1-legacy", raw: editFirstPartner(readStackConfig(DEV), (p) => {
+            name: "ikev1-legacy", raw: editFirstPartner(repoStackConfig(DEV), (p) => {
                 p.ike = { version: 1, ikeProposals: ["aes256-sha256-modp2048", "aes256-sha1-modp1536", "3des-sha1-modp1536"], espProposals: ["aes256-sha1-modp1536", "3des-md5-modp1536"], ikeLifetime: 86400, childLifetime: 28800, dpdDelay: 10, allowWeakAlgorithms: true };
             }),
         },
         {
-            name: "ikev1-no-pfs", raw: editFirstPartner(readStackConfig(DEV_CLASSIC), (p) => {
+            name: "ikev1-no-pfs", raw: editFirstPartner(repoStackConfig(DEV_CLASSIC), (p) => {
                 p.ike = { version: 1, ikeProposals: ["aes128-sha256-ecp256", "aes256-aes128-sha384-sha256-modp2048"], espProposals: ["aes256-sha256", "aes128gcm16", "aes256-aes128-sha1"], dpdDelay: 0, allowWeakAlgorithms: true };
             }),
         },
         {
-            name: "ikev2-aead-fqdn", raw: editFirstPartner(readStackConfig(DEV), (p) => {
+            name: "ikev2-aead-fqdn", raw: editFirstPartner(repoStackConfig(DEV), (p) => {
                 p.remoteId = "vpn.bigcorp.example.com";
                 p.ike = { version: 2, ikeProposals: ["aes256gcm16-prfsha384-ecp384", "aes256-sha512-modp4096", "chacha20poly1305-prfsha256-curve25519"], espProposals: ["aes256gcm16-ecp384", "aes128-sha256-ecp384-ecp256", "chacha20poly1305-ecp384"], ikeLifetime: 3600, childLifetime: 1200, dpdDelay: 300 };
             }),
         },
         {
-            name: "ikev2-combined", raw: editFirstPartner(readStackConfig(DEV), (p) => {
+            name: "ikev2-combined", raw: editFirstPartner(repoStackConfig(DEV), (p) => {
                 p.remoteId = "ops@bigcorp.example.com";
                 p.ike = { version: 2, ikeProposals: ["aes256-aes128-sha512-sha256-ecp256-modp2048"], espProposals: ["aes256gcm16-aes128gcm16", "aes256-sha384"] };
             }),
@@ -281,7 +281,7 @@ describe("tools: pluto runs the rendered Libreswan apply, boot and remove script
         const node = (): PlutoNode => ep as PlutoNode;
 
         before(async () => {
-            model = rootModel(modelOf(libreswan(readStackConfig(DEV))));
+            model = rootModel(modelOf(libreswan(repoStackConfig(DEV))));
             base = renderPartner(model);
             ep = await PlutoNode.start("lsw-apply", root, { ike: 2, loAddresses: ["172.16.0.5/32"], tmpfs: ["/usr/local/sbin"] });
         });
@@ -499,7 +499,7 @@ describe("tools: pluto runs the rendered Libreswan apply, boot and remove script
         let r1!: RenderedPartner;
 
         before(async () => {
-            const model = rootModel(modelOf(libreswan(editFirstPartner(readStackConfig(DEV), (p) => {
+            const model = rootModel(modelOf(libreswan(editFirstPartner(repoStackConfig(DEV), (p) => {
                 p.ike = { version: 1, ikeProposals: ["aes256-sha1-modp1536"], espProposals: ["aes256-sha1-modp1536"], dpdDelay: 30, allowWeakAlgorithms: true };
             }))));
             // A hostile PSK: quotes, a newline and what looks like another entry must stay inert.

@@ -12,7 +12,7 @@ import * as path from "path";
 import { renderNginx } from "../../core/render";
 import { NGINX_STREAM_MODULE } from "../../core/render/nginx";
 import {
-    classicTcpRaw, describeRun, DEV_CLASSIC, modelOf, readStackConfig, requireFile, requireRoot, requireTool, TestNode, type RunResult,
+    classicTcpRaw, describeRun, DEV_CLASSIC, modelOf, repoStackConfig, requireFile, requireRoot, requireTool, TestNode, type RunResult,
 } from "./tools";
 
 const NGINX_PRIVATE_DIRS = ["/var/log/nginx", "/var/lib/nginx"];
@@ -21,7 +21,7 @@ describe("tools: nginx validates the rendered nginx.conf", function () {
     this.timeout(60_000);
     let node: TestNode | undefined;
     const variants = [
-        { name: "dev-classic", partner: () => modelOf(readStackConfig(DEV_CLASSIC)).partners[0], ports: [8080, 8081] },
+        { name: "dev-classic", partner: () => modelOf(repoStackConfig(DEV_CLASSIC)).partners[0], ports: [8080, 8081] },
         { name: "classic-tcp", partner: () => modelOf(classicTcpRaw()).partners[0], ports: [8080, 15432] },
     ];
 

@@ -15,10 +15,10 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parse } from "yaml";
 import type { EndpointAddresses, PartnerModel, RenderedFile, StackModel } from "../../core/model";
 import { contentHashes, renderApplyScript, renderEndpointFiles } from "../../core/render";
 import { validateStackConfig } from "../../core/validate";
+import { readStackConfig } from "../../program/stackFile";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
@@ -34,14 +34,9 @@ export const TEST_PSK = "pvt-test-key-Zq8wR2nX5vL0cT7y";
 
 export type RawStack = Record<string, unknown>;
 
-/** The `partner-vpn:` keys of a Pulumi stack file, prefix removed (what the program validates). */
-export function readStackConfig(file: string): RawStack {
-    const doc = parse(fs.readFileSync(path.join(REPO_ROOT, file), "utf8")) as { config?: Record<string, unknown> };
-    const raw: RawStack = {};
-    for (const [key, value] of Object.entries(doc.config ?? {})) {
-        if (key.startsWith("partner-vpn:")) raw[key.slice("partner-vpn:".length)] = value;
-    }
-    return raw;
+/** The plain `partner-vpn:` keys of a stack file in the repository (what the program validates). */
+export function repoStackConfig(file: string): RawStack {
+    return readStackConfig(path.join(REPO_ROOT, file));
 }
 
 /** Validates raw stack config with the real validator; throws with every issue when it is invalid. */
@@ -97,7 +92,7 @@ function variant(name: string, raw: () => RawStack): StackVariant {
 
 /** IKEv1 with the legacy proposals partners still ask for (aes256-sha1-modp1024), allowed as weak. */
 export function ikev1Raw(): RawStack {
-    return editFirstPartner(readStackConfig(DEV), (p) => {
+    return editFirstPartner(repoStackConfig(DEV), (p) => {
         p.ike = {
             version: 1,
             ikeProposals: ["aes256-sha1-modp1024"],
@@ -112,7 +107,7 @@ export function ikev1Raw(): RawStack {
 
 /** classic-proxy with an http and a tcp proxy (stream module) and a partner-initiated tcp mapping. */
 export function classicTcpRaw(): RawStack {
-    return editFirstPartner(readStackConfig(DEV_CLASSIC), (p) => {
+    return editFirstPartner(repoStackConfig(DEV_CLASSIC), (p) => {
         p.proxies = [
             { listenPort: 8080, protocol: "http", remoteHost: "110.220.10.7", remotePort: 80 },
             { listenPort: 15432, protocol: "tcp", remoteHost: "110.220.10.135", remotePort: 5432 },
@@ -123,7 +118,7 @@ export function classicTcpRaw(): RawStack {
 
 /** vpc-routing with port mappings of both protocols and a /28 partner network. */
 export function inboundPortsRaw(): RawStack {
-    return editFirstPartner(readStackConfig(DEV), (p) => {
+    return editFirstPartner(repoStackConfig(DEV), (p) => {
         p.remoteHosts = ["110.220.10.7", "110.220.10.9", "110.220.10.128/28"];
         p.inbound = [
             { from: ["110.220.10.7"], protocol: "tcp", port: 8443, target: "172.16.0.10", targetPort: 443 },
@@ -136,8 +131,8 @@ export function inboundPortsRaw(): RawStack {
 /** The two dev stacks and the variants, each validated on first access of its model. */
 export function stackVariants(): StackVariant[] {
     return [
-        variant("dev", () => readStackConfig(DEV)),
-        variant("dev-classic", () => readStackConfig(DEV_CLASSIC)),
+        variant("dev", () => repoStackConfig(DEV)),
+        variant("dev-classic", () => repoStackConfig(DEV_CLASSIC)),
         variant("ikev1", ikev1Raw),
         variant("classic-tcp", classicTcpRaw),
         variant("inbound-ports", inboundPortsRaw),

@@ -11,10 +11,10 @@ import {
 } from "../../core/render";
 import { RenderError } from "../../core/render/safe";
 import {
-    ADDRESSES, classicTcpRaw, DEV, modelOf, once, parseSwanctl, readStackConfig, renderPartner, TEST_PSK, withIke, withPartner,
+    ADDRESSES, classicTcpRaw, DEV, modelOf, once, parseSwanctl, repoStackConfig, renderPartner, TEST_PSK, withIke, withPartner,
 } from "../tools/tools";
 
-const dev = once(() => modelOf(readStackConfig(DEV)));
+const dev = once(() => modelOf(repoStackConfig(DEV)));
 const classic = once(() => modelOf(classicTcpRaw()));
 const p0 = (): PartnerModel => dev().partners[0];
 const c0 = (): PartnerModel => classic().partners[0];

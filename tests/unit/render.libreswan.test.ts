@@ -18,7 +18,7 @@ import { RenderError } from "../../core/render/safe";
 import { validateStackConfig } from "../../core/validate";
 import { PROPOSAL_CASES, REFUSED_PROPOSALS } from "../fixtures/libreswanProposals";
 import {
-    ADDRESSES, DEV, DEV_CLASSIC, editFirstPartner, modelOf, once, readStackConfig, REPO_ROOT, renderPartner, stackVariants, TEST_PSK, withIke, withPartner,
+    ADDRESSES, DEV, DEV_CLASSIC, editFirstPartner, modelOf, once, repoStackConfig, REPO_ROOT, renderPartner, stackVariants, TEST_PSK, withIke, withPartner,
     type RawStack,
 } from "../tools/tools";
 
@@ -29,7 +29,7 @@ function libreswanStack(raw: RawStack): RawStack {
     return copy;
 }
 
-const dev = once(() => modelOf(libreswanStack(readStackConfig(DEV))));
+const dev = once(() => modelOf(libreswanStack(repoStackConfig(DEV))));
 const p0 = (): PartnerModel => dev().partners[0];
 
 /** conn name -> its settings (key -> value), in file order, from the rendered text. */
@@ -111,7 +111,7 @@ describe("validation for Libreswan partners", () => {
     it("accepts strongswan and libreswan at endpoint.ipsecDaemon and partners[].ipsecDaemon", () => {
         for (const where of ["endpoint", "partner"] as const) {
             for (const daemon of ["strongswan", "libreswan"] as const) {
-                const raw = editFirstPartner(readStackConfig(DEV), (p) => {
+                const raw = editFirstPartner(repoStackConfig(DEV), (p) => {
                     if (where === "partner") p.ipsecDaemon = daemon;
                 });
                 if (where === "endpoint") raw.endpoint = { ...(raw.endpoint as object), ipsecDaemon: daemon };
@@ -126,12 +126,12 @@ describe("validation for Libreswan partners", () => {
         const weak = (p: Record<string, unknown>) => {
             p.ike = { version: 1, ikeProposals: ["aes256-sha1-modp1024"], espProposals: ["aes256-sha1-modp1024"], allowWeakAlgorithms: true };
         };
-        expect(validateStackConfig(editFirstPartner(readStackConfig(DEV), weak)).ok, "strongSwan takes modp1024 (as weak)").to.equal(true);
-        const errors = partnerErrors(libreswanStack(editFirstPartner(readStackConfig(DEV), weak)));
+        expect(validateStackConfig(editFirstPartner(repoStackConfig(DEV), weak)).ok, "strongSwan takes modp1024 (as weak)").to.equal(true);
+        const errors = partnerErrors(libreswanStack(editFirstPartner(repoStackConfig(DEV), weak)));
         expect(errors.map((e) => e.path)).to.deep.equal(["partners[0].ike.ikeProposals[0]", "partners[0].ike.espProposals[0]"]);
         expect(errors[0].message).to.match(/^"aes256-sha1-modp1024" uses modp1024 \(DH group 2\), which Libreswan as Debian and Ubuntu ship it does not implement; .* \(ipsecDaemon is libreswan\)$/);
         // A partner may keep strongSwan on a Libreswan stack.
-        const override = libreswanStack(editFirstPartner(readStackConfig(DEV), (p) => {
+        const override = libreswanStack(editFirstPartner(repoStackConfig(DEV), (p) => {
             weak(p);
             p.ipsecDaemon = "strongswan";
         }));
@@ -139,23 +139,23 @@ describe("validation for Libreswan partners", () => {
     });
 
     it("reports mixed PFS at the list, and IKEv1 PFS groups Quick Mode cannot carry", () => {
-        const mixed = partnerErrors(libreswanStack(editFirstPartner(readStackConfig(DEV), (p) => {
+        const mixed = partnerErrors(libreswanStack(editFirstPartner(repoStackConfig(DEV), (p) => {
             p.ike = { version: 2, espProposals: ["aes256-sha256-modp2048", "aes256gcm16"] };
         })));
         expect(mixed).to.have.length(1);
         expect(mixed[0].path).to.equal("partners[0].ike.espProposals");
-        const ecp = partnerErrors(libreswanStack(editFirstPartner(readStackConfig(DEV), (p) => {
+        const ecp = partnerErrors(libreswanStack(editFirstPartner(repoStackConfig(DEV), (p) => {
             p.ike = { version: 1, espProposals: ["aes256-sha256-ecp256"] };
         })));
         expect(ecp.map((e) => e.path)).to.deep.equal(["partners[0].ike.espProposals[0]"]);
     });
 
     it("refuses an identity Libreswan would not read literally", () => {
-        const errors = partnerErrors(libreswanStack(editFirstPartner(readStackConfig(DEV), (p) => {
+        const errors = partnerErrors(libreswanStack(editFirstPartner(repoStackConfig(DEV), (p) => {
             p.remoteId = "fqdn:vpn.bigcorp.example.com";
         })));
         expect(errors.map((e) => e.path)).to.deep.equal(["partners[0].remoteId"]);
-        expect(validateStackConfig(editFirstPartner(readStackConfig(DEV), (p) => {
+        expect(validateStackConfig(editFirstPartner(repoStackConfig(DEV), (p) => {
             p.remoteId = "fqdn:vpn.bigcorp.example.com";
         })).ok, "strongSwan takes it").to.equal(true);
     });
@@ -350,7 +350,7 @@ describe("renderEndpointFiles with Libreswan partners", () => {
         const model = dev();
         expect(bootstrapCommand(model, model.mode, p0())).to.equal("sudo -n bash -s -- 'vpc-routing' 'debian-13' 'libreswan' 'ikev2'");
         expect(bootstrapCommand(model, model.mode, withIke(p0(), { version: 1 }))).to.equal("sudo -n bash -s -- 'vpc-routing' 'debian-13' 'libreswan' 'ikev1'");
-        const swan = modelOf(readStackConfig(DEV));
+        const swan = modelOf(repoStackConfig(DEV));
         expect(bootstrapCommand(swan, swan.mode, swan.partners[0])).to.equal(
             "sudo -n bash -s -- 'vpc-routing' 'debian-13' 'proposal=ike:aes256-sha256-modp2048:AES_CBC,HMAC_SHA2_256_128,MODP_2048,PRF_HMAC_SHA2_256' 'proposal=esp:aes256-sha256-modp2048:MODP_2048'",
         );
@@ -372,8 +372,8 @@ describe("strongSwan partners are unchanged by the Libreswan backend", () => {
 
     for (const file of [DEV, DEV_CLASSIC]) {
         it(`${file}: the strongSwan partner's files, helpers and apply script are byte-identical with a Libreswan partner next to it`, () => {
-            const alone = modelOf(readStackConfig(file));
-            const mixed = withLibreswanNeighbour(readStackConfig(file));
+            const alone = modelOf(repoStackConfig(file));
+            const mixed = withLibreswanNeighbour(repoStackConfig(file));
             expect(mixed.partners.map((p) => p.ipsecDaemon)).to.deep.equal(["strongswan", "libreswan"]);
             const a = renderPartner(alone, alone.partners[0]);
             const b = renderPartner(mixed, mixed.partners[0]);

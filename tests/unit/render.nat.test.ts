@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { natChainNames, renderNatRules } from "../../core/render";
 import { mssFor } from "../../core/render/mss";
 import {
-    ADDRESSES, classicTcpRaw, DEV, DEV_CLASSIC, editFirstPartner, inboundPortsRaw, modelOf, readStackConfig, withIke, type RawStack,
+    ADDRESSES, classicTcpRaw, DEV, DEV_CLASSIC, editFirstPartner, inboundPortsRaw, modelOf, repoStackConfig, withIke, type RawStack,
 } from "../tools/tools";
 
 const snat = (src: string, dst: string) => `-A PVPN-bigcorp-POST -s ${src} -d ${dst} -m comment --comment "pvpn bigcorp snat" -j SNAT --to-source 192.0.2.23`;
@@ -22,7 +22,7 @@ interface NatCase {
 const cases: NatCase[] = [
     {
         title: "dev (vpc-routing, two hosts, two every-port mappings)",
-        raw: () => readStackConfig(DEV),
+        raw: () => repoStackConfig(DEV),
         post: [snat("172.16.0.0/24", "110.220.10.7/32"), snat("172.16.0.0/24", "110.220.10.135/32")],
         pre: [
             '-A PVPN-bigcorp-PRE -s 110.220.10.7/32 -d 192.0.2.23/32 -m comment --comment "pvpn bigcorp dnat" -j DNAT --to-destination 172.16.0.10',
@@ -31,14 +31,14 @@ const cases: NatCase[] = [
     },
     {
         title: "dev-classic (no inbound)",
-        raw: () => readStackConfig(DEV_CLASSIC),
+        raw: () => repoStackConfig(DEV_CLASSIC),
         post: [snat("172.16.0.0/24", "110.220.10.7/32"), snat("172.16.0.0/24", "110.220.10.135/32")],
         pre: [],
     },
     {
         title: "two internal CIDRs x two partner hosts (one SNAT rule per pair)",
         raw: () => {
-            const raw = readStackConfig(DEV);
+            const raw = repoStackConfig(DEV);
             (raw.network as Record<string, unknown>).internalCidrs = ["172.16.0.0/24", "10.20.0.0/16"];
             return editFirstPartner(raw, (p) => (p.inbound = []));
         },
@@ -53,7 +53,7 @@ const cases: NatCase[] = [
     {
         title: "an endpoint outside the internal CIDRs (its own traffic is NATed too)",
         raw: () => {
-            const raw = readStackConfig(DEV);
+            const raw = repoStackConfig(DEV);
             (raw.network as Record<string, unknown>).internalCidrs = ["10.20.0.0/16"];
             return editFirstPartner(raw, (p) => (p.inbound = [{ target: "10.20.0.10" }]));
         },
@@ -92,7 +92,7 @@ const cases: NatCase[] = [
     },
     {
         title: "classic-proxy with an every-port mapping from two hosts",
-        raw: () => editFirstPartner(readStackConfig(DEV_CLASSIC), (p) => (p.inbound = [{ target: "172.16.0.10" }])),
+        raw: () => editFirstPartner(repoStackConfig(DEV_CLASSIC), (p) => (p.inbound = [{ target: "172.16.0.10" }])),
         post: [
             snat("172.16.0.0/24", "110.220.10.7/32"),
             snat("172.16.0.0/24", "110.220.10.135/32"),
@@ -152,7 +152,7 @@ describe("renderNatRules", () => {
     });
 
     it("follows the NAT address it is given", () => {
-        const model = modelOf(readStackConfig(DEV));
+        const model = modelOf(repoStackConfig(DEV));
         const text = renderNatRules(model, model.partners[0], { natIp: "192.0.2.99", tunnelIp: "198.51.100.1" });
         expect(text).to.include("--to-source 192.0.2.99");
         expect(text).to.include("-d 192.0.2.99/32");
@@ -167,7 +167,7 @@ describe("renderNatRules", () => {
 });
 
 describe("renderNatRules: the MSS clamp (mangle table)", () => {
-    const model = () => modelOf(readStackConfig(DEV));
+    const model = () => modelOf(repoStackConfig(DEV));
     const mangle = (text: string) => text.slice(text.indexOf("*mangle"));
 
     it("clamps SYNs to and from every partner host in the partner's own mangle chain, after the nat transaction", () => {

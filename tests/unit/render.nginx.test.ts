@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { renderNginx } from "../../core/render";
 import { NGINX_STREAM_MODULE } from "../../core/render/nginx";
 import { RenderError } from "../../core/render/safe";
-import { classicTcpRaw, DEV_CLASSIC, modelOf, once, readStackConfig, withPartner } from "../tools/tools";
+import { classicTcpRaw, DEV_CLASSIC, modelOf, once, repoStackConfig, withPartner } from "../tools/tools";
 
 interface Block {
     readonly text: string;
@@ -52,7 +52,7 @@ function servers(block: Block): string[][] {
 }
 
 describe("renderNginx", () => {
-    const devClassic = once(() => modelOf(readStackConfig(DEV_CLASSIC)).partners[0]);
+    const devClassic = once(() => modelOf(repoStackConfig(DEV_CLASSIC)).partners[0]);
     const classicTcp = once(() => modelOf(classicTcpRaw()).partners[0]);
 
     it("balances its braces and ends every directive with ;", () => {

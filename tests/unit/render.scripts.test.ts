@@ -11,7 +11,7 @@ import {
 } from "../../core/render";
 import { BOOT_SCRIPT, REMOVE_SCRIPT } from "../../core/render/paths";
 import { RenderError } from "../../core/render/safe";
-import { ADDRESSES, DEV, DEV_CLASSIC, modelOf, once, readStackConfig, renderPartner, TEST_PSK, withPartner } from "../tools/tools";
+import { ADDRESSES, DEV, DEV_CLASSIC, modelOf, once, repoStackConfig, renderPartner, TEST_PSK, withPartner } from "../tools/tools";
 
 interface Heredoc {
     readonly target: string;
@@ -43,8 +43,8 @@ function fileTable(script: string): { role: string; staged: string; path: string
         .map((m) => ({ role: m[1], staged: m[2], path: m[3], mode: m[4] }));
 }
 
-const dev = once(() => modelOf(readStackConfig(DEV)));
-const classic = once(() => modelOf(readStackConfig(DEV_CLASSIC)));
+const dev = once(() => modelOf(repoStackConfig(DEV)));
+const classic = once(() => modelOf(repoStackConfig(DEV_CLASSIC)));
 
 const METRICS_SUFFIXES = ["partner-vpn-metrics", "system/partner-vpn-metrics.service", "system/partner-vpn-metrics.timer"];
 

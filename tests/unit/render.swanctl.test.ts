@@ -7,11 +7,11 @@ import type { PartnerModel } from "../../core/model";
 import { renderSwanctl, renderSwanctlSecrets, swanctlChildName, swanctlConnectionName } from "../../core/render";
 import { RenderError } from "../../core/render/safe";
 import {
-    ADDRESSES, blockText, once, DEV, editFirstPartner, ikev1Raw, modelOf, parseSwanctl, readStackConfig, TEST_PSK, withIke, withPartner,
+    ADDRESSES, blockText, once, DEV, editFirstPartner, ikev1Raw, modelOf, parseSwanctl, repoStackConfig, TEST_PSK, withIke, withPartner,
     type SwanctlSection,
 } from "../tools/tools";
 
-const devPartner = once(() => modelOf(readStackConfig(DEV)).partners[0]);
+const devPartner = once(() => modelOf(repoStackConfig(DEV)).partners[0]);
 
 function conn(partner: PartnerModel = devPartner()): SwanctlSection {
     const parsed = parseSwanctl(renderSwanctl(partner, ADDRESSES));
@@ -42,7 +42,7 @@ describe("renderSwanctl", () => {
     });
 
     it("renders a partner network as one child with its CIDR", () => {
-        const p = modelOf(editFirstPartner(readStackConfig(DEV), (q) => {
+        const p = modelOf(editFirstPartner(repoStackConfig(DEV), (q) => {
             q.remoteHosts = ["110.220.10.7", "110.220.10.128/28"];
             q.inbound = [];
         })).partners[0];
@@ -147,7 +147,7 @@ describe("renderSwanctl", () => {
     });
 
     it("uses the partner's remoteId when it differs from the gateway address", () => {
-        const p = modelOf(editFirstPartner(readStackConfig(DEV), (q) => (q.remoteId = "vpn.bigcorp.example"))).partners[0];
+        const p = modelOf(editFirstPartner(repoStackConfig(DEV), (q) => (q.remoteId = "vpn.bigcorp.example"))).partners[0];
         expect(conn(p).sections.remote.values.id).to.equal("vpn.bigcorp.example");
         expect(conn(p).values.remote_addrs).to.equal("110.220.9.72");
     });

@@ -13,7 +13,7 @@ import type { StackModel } from "../../core/model";
 import { formatIssue, validateStackConfig, type ValidationResult } from "../../core/validate";
 import {
     DEV_CLASSIC_CONFIG, DEV_CONFIG, TEST_PSK, TEST_PSK_2, TEST_SSH_PRIVATE_KEY, VALID_PSKS, VALID_SECRETS,
-    devClassicConfig, devConfig, readStackConfig,
+    devClassicConfig, devConfig, stackConfigOf,
 } from "../fixtures/configs";
 
 function valid(result: ValidationResult): StackModel {
@@ -24,7 +24,7 @@ function valid(result: ValidationResult): StackModel {
 describe("validateStackConfig: valid configs", () => {
     for (const stack of ["dev", "dev-classic"]) {
         it(`validates Pulumi.${stack}.yaml, without and with secrets, with no warnings`, () => {
-            const raw = readStackConfig(stack);
+            const raw = stackConfigOf(stack);
             for (const result of [validateStackConfig(raw), validateStackConfig(raw, VALID_SECRETS)]) {
                 valid(result);
                 expect(result.warnings.map(formatIssue)).to.deep.equal([]);
@@ -33,8 +33,8 @@ describe("validateStackConfig: valid configs", () => {
     }
 
     it("keeps the fixtures equal to the stack files", () => {
-        expect(readStackConfig("dev")).to.deep.equal(DEV_CONFIG);
-        expect(readStackConfig("dev-classic")).to.deep.equal(DEV_CLASSIC_CONFIG);
+        expect(stackConfigOf("dev")).to.deep.equal(DEV_CONFIG);
+        expect(stackConfigOf("dev-classic")).to.deep.equal(DEV_CLASSIC_CONFIG);
     });
 
     it("does not modify its input", () => {
