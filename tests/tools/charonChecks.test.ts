@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { ALL_CHARON_ALGORITHMS } from "../../core/charonAlgorithms";
 import { endpointPaths } from "../../core/render";
 import {
-    CHARON, DEV, describeRun, modelOf, readStackConfig, renderPartner, requireRoot, requireTool, TestNode, withIke, type RenderedPartner,
+    CHARON, DEV, describeRun, modelOf, repoStackConfig, renderPartner, requireRoot, requireTool, TestNode, withIke, type RenderedPartner,
 } from "./tools";
 
 function nodeOptions() {
@@ -49,7 +49,7 @@ describe("tools: charon.sh's checks against a real charon", function () {
     it("every algorithm name a proposal can need is one charon lists with the endpoint's plugin packages", async () => {
         node = await TestNode.start("charon-algs", nodeOptions());
         await node.startCharon();
-        const r = renderPartner(modelOf(readStackConfig(DEV)));
+        const r = renderPartner(modelOf(repoStackConfig(DEV)));
         const listed = node.sh(withCharonFunctions(r, "pvpn_charon_algorithms"));
         expect(listed.code, describeRun(["pvpn_charon_algorithms"], listed)).to.equal(0);
         const names = listed.stdout.trim().split("\n");
@@ -61,7 +61,7 @@ describe("tools: charon.sh's checks against a real charon", function () {
         node = await TestNode.start("charon-lacking", nodeOptions());
         // An endpoint without libstrongswan-standard-plugins: no openssl, gcm or aesni.
         await node.startCharon(["openssl", "gcm", "aesni"]);
-        const model = modelOf(readStackConfig(DEV));
+        const model = modelOf(repoStackConfig(DEV));
         const r = renderPartner(model, withIke(model.partners[0], GCM_ECP));
         const result = node.run(["bash", "-s"], { input: r.apply, timeoutMs: 90_000 });
         expect(result.code, describeRun(["bash", "-s", "<apply"], result)).to.not.equal(0);
@@ -84,7 +84,7 @@ describe("tools: charon.sh's checks against a real charon", function () {
         // swanctl loads its own plugin list: make it name one that does not exist, as Debian's
         // default list does for every optional package left out.
         node.writeFile("/etc/strongswan.d/zz-pvt-noise.conf", "swanctl {\n    load = random nonce openssl pem pkcs1 pkcs8 x509 pubkey pvt-absent-plugin\n}\n");
-        const model = modelOf(readStackConfig(DEV));
+        const model = modelOf(repoStackConfig(DEV));
         const r = renderPartner(model, withIke(model.partners[0], GCM_ECP));
         const noise = node.run(["swanctl", "--load-all", "--noprompt"]);
         expect(noise.code).to.equal(0);
@@ -97,7 +97,7 @@ describe("tools: charon.sh's checks against a real charon", function () {
     it("fails the load when charon does not hold a connection or child the expectation names", async () => {
         node = await TestNode.start("charon-verify", nodeOptions());
         await node.startCharon();
-        const model = modelOf(readStackConfig(DEV));
+        const model = modelOf(repoStackConfig(DEV));
         const r = renderPartner(model);
         const applied = node.run(["bash", "-s"], { input: r.apply, timeoutMs: 90_000 });
         expect(applied.code, describeRun(["bash", "-s", "<apply"], applied)).to.equal(0);

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { KNOWN_ALGORITHMS } from "../../core/algorithms";
 import { charonAlgorithmsFor, charonRequirements } from "../../core/charonAlgorithms";
 import { charonRequirementWords, renderCharonExpect, swanctlChildName } from "../../core/render";
-import { DEV, modelOf, readStackConfig, withIke } from "../tools/tools";
+import { DEV, modelOf, repoStackConfig, withIke } from "../tools/tools";
 
 describe("charonAlgorithmsFor", () => {
     const table: { kind: "ike" | "esp"; proposal: string; needs: string[] }[] = [
@@ -47,7 +47,7 @@ describe("charonAlgorithmsFor", () => {
 });
 
 describe("charon.expect and the bootstrap's proposal words", () => {
-    const partner = () => withIke(modelOf(readStackConfig(DEV)).partners[0], {
+    const partner = () => withIke(modelOf(repoStackConfig(DEV)).partners[0], {
         ikeProposals: ["aes256gcm16-prfsha256-ecp256", "aes256-sha256-modp2048"],
         espProposals: ["aes256gcm16-ecp256", "aes256-sha256"],
     });
