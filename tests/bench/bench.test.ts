@@ -9,7 +9,7 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { labUnavailableReason } from "../../lab/preflight";
+import { requireLab } from "../gates";
 import { parseArgs } from "../../scripts/bench";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -66,12 +66,7 @@ describe("npm run bench (smoke)", function () {
     });
 
     it("lab part: --quick --no-eval measures one rollout each way and the push times", async function () {
-        const reason = labUnavailableReason();
-        if (reason) {
-            if (process.env.LAB_REQUIRED === "1") throw new Error(`LAB_REQUIRED=1 but the lab cannot run: ${reason}`);
-            console.log(`      skipping the network lab: ${reason}`);
-            this.skip();
-        }
+        requireLab(this);
         const out = path.join(dir, "lab.json");
         const r = await runBench(["--quick", "--no-eval", "--out", out]);
         expect(r.code, `${r.stdout}\n${r.stderr}`).to.equal(0);

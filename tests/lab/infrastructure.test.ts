@@ -8,7 +8,7 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import { cleanupLab } from "../../lab/cleanup";
-import { labUnavailableReason } from "../../lab/preflight";
+import { requireLab } from "../gates";
 import { sshClientOptions, sshProxyCommand } from "../../lab/sshd";
 import { listSas, natFlags } from "../../lab/strongswan";
 import { run } from "../../lab/exec";
@@ -28,14 +28,6 @@ import {
     TunnelSetup,
 } from "./fixtures/tunnel";
 
-function requireLabOrSkip(ctx: Mocha.Context): void {
-    const reason = labUnavailableReason();
-    if (!reason) return;
-    if (process.env.LAB_REQUIRED === "1") throw new Error(`LAB_REQUIRED=1 but the lab cannot run: ${reason}`);
-    console.log(`      skipping the network lab: ${reason}`);
-    ctx.skip();
-}
-
 for (const version of [2, 1] as const) {
     describe(`lab infrastructure, IKEv${version} (namespaces, NAT-T behind an emulated EIP, userspace ESP)`, function () {
         this.timeout(120_000);
@@ -44,7 +36,7 @@ for (const version of [2, 1] as const) {
         let tunnel: TunnelSetup;
 
         before(async function () {
-            requireLabOrSkip(this);
+            requireLab(this);
             lab = await buildLab(defaultLabSpec());
             partner = lab.partners[0];
             for (const note of lab.notes) console.log(`      lab note: ${note}`);
@@ -144,7 +136,7 @@ describe("lab infrastructure, classic-proxy mode (no instance routes; nginx on t
     let tunnel: TunnelSetup;
 
     before(async function () {
-        requireLabOrSkip(this);
+        requireLab(this);
         lab = await buildLab(defaultLabSpec({ mode: "classic-proxy" }));
         partner = lab.partners[0];
         await startStandardServers(lab, partner);

@@ -16,17 +16,9 @@ import * as path from "path";
 import { cleanupLab } from "../../lab/cleanup";
 import { runCheck } from "../../lab/checkResult";
 import { LAB_CHECKS } from "../../lab/checks";
-import { labUnavailableReason } from "../../lab/preflight";
+import { requireLab } from "../gates";
 import { loadLabFixture } from "../../lab/stackLab";
 import { endSession, startSession, type StackSession } from "../../lab/stackSession";
-
-function requireLabOrSkip(ctx: Mocha.Context): void {
-    const reason = labUnavailableReason();
-    if (!reason) return;
-    if (process.env.LAB_REQUIRED === "1") throw new Error(`LAB_REQUIRED=1 but the lab cannot run: ${reason}`);
-    console.log(`      skipping the network lab: ${reason}`);
-    ctx.skip();
-}
 
 /** Building an image the first time (debootstrap on a shared 2-core machine) takes minutes. */
 const IMAGE_BUILD_MS = 30 * 60_000;
@@ -47,7 +39,7 @@ for (const { fixture, os, only } of RUNS) {
 
         before(async function () {
             this.timeout(IMAGE_BUILD_MS);
-            requireLabOrSkip(this);
+            requireLab(this);
             session = await startSession(loadLabFixture(path.join(__dirname, "fixtures", fixture), { os }));
         });
 

@@ -6,7 +6,7 @@
  * LAB_REQUIRED=1).
  */
 import { ensureLibreswanRoot, libreswanVersion } from "../../lab/libreswan";
-import { skipOrFail } from "./tools";
+import { skipOrFail } from "../gates";
 
 let cached: { root: string } | { problem: string } | undefined;
 
@@ -30,7 +30,5 @@ export function requireLibreswanForLab(ctx: Mocha.Context, check: (root: string)
     const l = located();
     const why = "problem" in l ? `Libreswan not available: ${l.problem}` : check(l.root);
     if (!why && "root" in l) return l.root;
-    if (process.env.LAB_REQUIRED === "1") throw new Error(`LAB_REQUIRED=1 but the Libreswan lab cannot run: ${why}`);
-    console.log(`      skipping the Libreswan lab: ${why}`);
-    return ctx.skip();
+    return skipOrFail(ctx, `the Libreswan lab cannot run: ${why}`, "LAB_REQUIRED");
 }

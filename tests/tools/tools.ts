@@ -18,6 +18,7 @@ import * as path from "path";
 import type { EndpointAddresses, PartnerModel, RenderedFile, StackModel } from "../../core/model";
 import { contentHashes, renderApplyScript, renderEndpointFiles } from "../../core/render";
 import { validateStackConfig } from "../../core/validate";
+import { skipOrFail } from "../gates";
 import { readStackConfig } from "../../program/stackFile";
 
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -181,10 +182,7 @@ export function withIke(partner: PartnerModel, changes: Record<string, unknown>)
 // Running tools, skipping or failing when they are missing
 // ---------------------------------------------------------------------------------------------
 
-/** REQUIRE_TOOLS=1 turns every "skip: tool missing" into a failure (CI on a prepared machine). */
-export function toolsRequired(): boolean {
-    return process.env.REQUIRE_TOOLS === "1";
-}
+export { skipOrFail } from "../gates";
 
 const SEARCH_DIRS = [...(process.env.PATH ?? "").split(":").filter(Boolean), "/usr/local/sbin", "/usr/sbin", "/sbin"];
 
@@ -199,13 +197,6 @@ export function findTool(name: string): string | undefined {
             return false;
         }
     });
-}
-
-/** Skips the current test or suite with a printed reason, or fails it when REQUIRE_TOOLS=1. */
-export function skipOrFail(ctx: Mocha.Context, reason: string): never {
-    if (toolsRequired()) throw new Error(`REQUIRE_TOOLS=1 but ${reason}`);
-    console.log(`      [skip] ${reason}`);
-    ctx.skip();
 }
 
 /** Every named tool must be installed; otherwise skip (or fail with REQUIRE_TOOLS=1). */
