@@ -12,6 +12,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as util from "util";
 import { labUnavailableReason } from "../lab/preflight";
 import { benchEvaluationModes, ensureBuilt, EVAL_MODES, ModeResult, ROOT } from "../bench/programModes";
 import { evaluationRows, labRows, machineInfo, machineLine, modeRatio, renderTable, type TableRow } from "../bench/report";
@@ -47,52 +48,59 @@ function positive(flag: string, text: string | undefined, max: number): number {
     return n;
 }
 
-export function parseArgs(argv: readonly string[]): Options {
-    const quick = argv.includes("--quick");
-    const o: Options = {
-        partners: quick ? [1] : [1, 10, 50, 100], runs: quick ? 1 : 5, modes: EVAL_MODES.map((m) => m.id),
-        labRepeats: quick ? 1 : 3, pushRuns: quick ? 1 : 5, streamSeconds: quick ? 6 : 14, eval: true, lab: true,
-        out: path.join(ROOT, "bench-out", "bench.json"),
+/** The options, or "help"; throws with a message on a bad argument. */
+export function parseArgs(argv: readonly string[]): Options | "help" {
+    const { values: v } = util.parseArgs({
+        args: [...argv],
+        strict: true,
+        allowPositionals: false,
+        options: {
+            quick: { type: "boolean", default: false },
+            partners: { type: "string" },
+            runs: { type: "string" },
+            modes: { type: "string" },
+            "lab-repeats": { type: "string" },
+            "push-runs": { type: "string" },
+            "stream-seconds": { type: "string" },
+            "no-eval": { type: "boolean", default: false },
+            "no-lab": { type: "boolean", default: false },
+            out: { type: "string" },
+            help: { type: "boolean", short: "h", default: false },
+        },
+    });
+    if (v.help) return "help";
+    const quick = v.quick === true;
+    const modes = v.modes === undefined ? EVAL_MODES.map((m) => m.id) : v.modes.split(",");
+    const unknown = modes.filter((m) => !EVAL_MODES.some((x) => x.id === m));
+    if (unknown.length) throw new Error(`unknown mode(s) ${unknown.join(", ")}`);
+    return {
+        partners: v.partners === undefined ? (quick ? [1] : [1, 10, 50, 100]) : v.partners.split(",").map((x) => positive("--partners", x, 250)),
+        runs: v.runs === undefined ? (quick ? 1 : 5) : positive("--runs", v.runs, 50),
+        modes,
+        labRepeats: v["lab-repeats"] === undefined ? (quick ? 1 : 3) : positive("--lab-repeats", v["lab-repeats"], 20),
+        pushRuns: v["push-runs"] === undefined ? (quick ? 1 : 5) : positive("--push-runs", v["push-runs"], 50),
+        streamSeconds: v["stream-seconds"] === undefined ? (quick ? 6 : 14) : positive("--stream-seconds", v["stream-seconds"], 60),
+        eval: v["no-eval"] !== true,
+        lab: v["no-lab"] !== true,
+        out: path.resolve(v.out ?? path.join(ROOT, "bench-out", "bench.json")),
     };
-    for (let i = 0; i < argv.length; i++) {
-        const [flag, inline] = argv[i].split(/=(.*)/s, 2);
-        const value = () => inline ?? argv[++i];
-        switch (flag) {
-            case "--quick": break;
-            case "--partners": o.partners = String(value()).split(",").map((x) => positive(flag, x, 250)); break;
-            case "--runs": o.runs = positive(flag, value(), 50); break;
-            case "--modes": {
-                o.modes = String(value()).split(",");
-                const unknown = o.modes.filter((m) => !EVAL_MODES.some((x) => x.id === m));
-                if (unknown.length) throw new Error(`unknown mode(s) ${unknown.join(", ")}`);
-                break;
-            }
-            case "--lab-repeats": o.labRepeats = positive(flag, value(), 20); break;
-            case "--push-runs": o.pushRuns = positive(flag, value(), 50); break;
-            case "--stream-seconds": o.streamSeconds = positive(flag, value(), 60); break;
-            case "--no-eval": o.eval = false; break;
-            case "--no-lab": o.lab = false; break;
-            case "--out": o.out = path.resolve(String(value())); break;
-            default: throw new Error(`unknown argument ${argv[i]}`);
-        }
-    }
-    return o;
 }
 
 const log = (line: string) => console.log(line);
 
 async function main(): Promise<number> {
-    let o: Options;
+    let parsed: Options | "help";
     try {
-        if (process.argv.includes("--help") || process.argv.includes("-h")) {
-            console.log(USAGE);
-            return 0;
-        }
-        o = parseArgs(process.argv.slice(2));
+        parsed = parseArgs(process.argv.slice(2));
     } catch (err) {
         console.error(`${(err as Error).message}\n${USAGE}`);
         return 2;
     }
+    if (parsed === "help") {
+        console.log(USAGE);
+        return 0;
+    }
+    const o = parsed;
     const labReason = o.lab ? labUnavailableReason() : "--no-lab";
     if (o.lab && labReason && process.env.LAB_REQUIRED === "1") {
         console.error(`npm run bench: LAB_REQUIRED=1 but the lab cannot run here: ${labReason}`);

@@ -12,6 +12,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as util from "util";
 import { installCleanupHandlers, releaseForKeeping, sweepLabNamespaces } from "../lab/cleanup";
 import type { CheckResult } from "../lab/checkResult";
 import { fixturePassed, FixtureReport, renderReport, saveReport } from "../lab/labReport";
@@ -34,27 +35,27 @@ Needs root on Linux (network namespaces, iptables, strongSwan with kernel-libips
 partner side, debootstrap and systemd-nspawn for the endpoints).`;
 
 interface Args {
-    config?: string;
-    os?: string;
-    keep: boolean;
-    teardown: boolean;
-    help: boolean;
+    readonly config?: string;
+    readonly os?: string;
+    readonly keep: boolean;
+    readonly teardown: boolean;
+    readonly help: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-    const args: Args = { keep: false, teardown: false, help: false };
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (a === "--keep") args.keep = true;
-        else if (a === "--teardown") args.teardown = true;
-        else if (a === "--help" || a === "-h") args.help = true;
-        else if (a === "--config" && argv[i + 1] !== undefined) args.config = argv[++i];
-        else if (a.startsWith("--config=")) args.config = a.slice("--config=".length);
-        else if (a === "--os" && argv[i + 1] !== undefined) args.os = argv[++i];
-        else if (a.startsWith("--os=")) args.os = a.slice("--os=".length);
-        else throw new Error(`unknown argument ${a}`);
-    }
-    return args;
+    const { values: v } = util.parseArgs({
+        args: [...argv],
+        strict: true,
+        allowPositionals: false,
+        options: {
+            config: { type: "string", short: "c" },
+            os: { type: "string" },
+            keep: { type: "boolean", default: false },
+            teardown: { type: "boolean", default: false },
+            help: { type: "boolean", short: "h", default: false },
+        },
+    });
+    return { config: v.config, os: v.os, keep: v.keep === true, teardown: v.teardown === true, help: v.help === true };
 }
 
 function teardown(): void {

@@ -36,12 +36,21 @@ describe("npm run bench (smoke)", function () {
     });
 
     it("parses --quick into one partner and tiny counts, and lets explicit options override it", () => {
-        const quick = parseArgs(["--quick"]);
+        const options = (argv: string[]) => {
+            const o = parseArgs(argv);
+            if (o === "help") throw new Error(`${argv.join(" ")} parsed as --help`);
+            return o;
+        };
+        const quick = options(["--quick"]);
         expect([quick.partners, quick.runs, quick.labRepeats, quick.pushRuns]).to.deep.equal([[1], 1, 1, 1]);
-        expect(parseArgs(["--quick", "--partners", "1,10", "--runs=2"]).partners).to.deep.equal([1, 10]);
-        expect(parseArgs([]).partners).to.deep.equal([1, 10, 50, 100]);
+        expect(options(["--quick", "--partners", "1,10", "--runs=2"]).partners).to.deep.equal([1, 10]);
+        expect(options(["--quick", "--partners", "1,10", "--runs=2"]).runs).to.equal(2);
+        expect(options([]).partners).to.deep.equal([1, 10, 50, 100]);
+        expect(options(["--no-lab"])).to.include({ lab: false, eval: true });
         expect(() => parseArgs(["--runs", "0"])).to.throw(/--runs/);
         expect(() => parseArgs(["--modes", "jit"])).to.throw(/unknown mode/);
+        expect(() => parseArgs(["--no-such-flag"])).to.throw(/Unknown option '--no-such-flag'/);
+        expect(parseArgs(["-h"])).to.equal("help");
     });
 
     it("evaluation part: --quick --no-lab evaluates 1 partner every way, prints the table and writes JSON", async () => {
