@@ -23,13 +23,12 @@ export function isIpv4(text: string): boolean {
     return ipaddr.IPv4.isValidFourPartDecimal(text);
 }
 
-/** `a.b.c.d/len` with a strict address and 0 <= len <= 32; undefined when malformed. */
+/** `a.b.c.d/len` with a strict address and 0 <= len <= 32 (no leading zeros); undefined when malformed. */
 export function parseCidr(text: string): { address: string; prefix: number } | undefined {
-    const m = /^([0-9.]+)\/([0-9]{1,2})$/.exec(text);
-    if (!m || !isIpv4(m[1])) return undefined;
-    const prefix = Number(m[2]);
-    if (prefix > 32 || String(prefix) !== m[2]) return undefined;
-    return { address: m[1], prefix };
+    // ipaddr.js accepts a prefix with leading zeros (`/08`); ours must be written plainly.
+    if (!/\/(0|[1-9][0-9]?)$/.test(text) || !ipaddr.IPv4.isValidCIDRFourPartDecimal(text)) return undefined;
+    const [address, prefix] = ipaddr.IPv4.parseCIDR(text);
+    return { address: address.toString(), prefix };
 }
 
 /** The network address of a CIDR, to spot host bits (`10.0.0.1/8` -> `10.0.0.0`). */
@@ -67,31 +66,40 @@ export function prefixOf(cidr: string): number {
     return Number(toCidr(cidr).split("/")[1]);
 }
 
-/** A dotted quad as an unsigned 32-bit integer. Assumes it was validated. */
-export function ipToInt(address: string): number {
-    return address.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
-}
-
-export function intToIp(n: number): string {
-    return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
-}
-
 /** First and last address of a CIDR (or the address itself for a bare host), as dotted quads. */
 export function cidrBounds(cidr: string): { first: string; last: string } {
-    const [address, prefix] = toCidr(cidr).split("/");
-    const size = 2 ** (32 - Number(prefix));
-    const first = Math.floor(ipToInt(address) / size) * size;
-    return { first: intToIp(first), last: intToIp(first + size - 1) };
+    const c = toCidr(cidr);
+    return {
+        first: ipaddr.IPv4.networkAddressFromCIDR(c).toString(),
+        last: ipaddr.IPv4.broadcastAddressFromCIDR(c).toString(),
+    };
+}
+
+/**
+ * The address `n` places after `address` (before it for negative `n`); undefined past either end
+ * of the address space. ipaddr.js has no address arithmetic, so this carries over its octets.
+ */
+export function offsetAddress(address: string, n: number): string | undefined {
+    const octets = ipaddr.IPv4.parse(address).toByteArray();
+    let carry = n;
+    for (let i = 3; i >= 0; i--) {
+        const sum = octets[i] + carry;
+        octets[i] = ((sum % 256) + 256) % 256;
+        carry = Math.floor(sum / 256);
+    }
+    return carry === 0 ? new ipaddr.IPv4(octets).toString() : undefined;
+}
+
+/** The `n`-th address of a CIDR (0 is its network address); undefined outside it. */
+export function addressAt(cidr: string, n: number): string | undefined {
+    const address = offsetAddress(cidrBounds(cidr).first, n);
+    return address !== undefined && n >= 0 && cidrContains(cidr, address) ? address : undefined;
 }
 
 /** The prefix length of a dotted-quad netmask such as `255.255.255.0`, or undefined when it is not one. */
 export function maskToPrefix(mask: string): number | undefined {
     if (!isIpv4(mask)) return undefined;
-    const n = ipToInt(mask);
-    for (let prefix = 0; prefix <= 32; prefix++) {
-        if (n === 2 ** 32 - 2 ** (32 - prefix)) return prefix;
-    }
-    return undefined;
+    return ipaddr.IPv4.parse(mask).prefixLengthFromSubnetMask() ?? undefined;
 }
 
 export function classify(address: string): AddressClass {
@@ -119,12 +127,32 @@ export function classify(address: string): AddressClass {
     }
 }
 
-/** Every special-purpose block ipaddr.js knows (plus the documentation ranges), with its class. */
-export const SPECIAL_RANGES: readonly { readonly cidr: string; readonly cls: AddressClass }[] = (() => {
-    const table = (ipaddr.IPv4.prototype as unknown as { SpecialRanges: Record<string, [ipaddr.IPv4, number][]> }).SpecialRanges;
-    const blocks = Object.values(table).flat().map(([address, prefix]) => `${address.toString()}/${prefix}`);
-    return [...new Set([...blocks, ...DOCUMENTATION_CIDRS])].map((cidr) => ({ cidr, cls: classify(cidr.split("/")[0]) }));
-})();
+/**
+ * The special-purpose IPv4 blocks (IANA registry, as ipaddr.js 2.5 classifies them), with the
+ * class `classify` gives their network address. ipaddr.js keeps its table private, so it is
+ * written out here; tests/unit/addresses.test.ts checks every block's edges against `classify`.
+ */
+export const SPECIAL_RANGES: readonly { readonly cidr: string; readonly cls: AddressClass }[] = [
+    { cidr: "0.0.0.0/8", cls: "unspecified" },
+    { cidr: "10.0.0.0/8", cls: "private" },
+    { cidr: "100.64.0.0/10", cls: "shared" },
+    { cidr: "127.0.0.0/8", cls: "loopback" },
+    { cidr: "169.254.0.0/16", cls: "link-local" },
+    { cidr: "172.16.0.0/12", cls: "private" },
+    { cidr: "192.0.0.0/24", cls: "reserved" },
+    { cidr: "192.0.2.0/24", cls: "documentation" },
+    { cidr: "192.31.196.0/24", cls: "reserved" },
+    { cidr: "192.52.193.0/24", cls: "reserved" },
+    { cidr: "192.88.99.0/24", cls: "reserved" },
+    { cidr: "192.168.0.0/16", cls: "private" },
+    { cidr: "192.175.48.0/24", cls: "reserved" },
+    { cidr: "198.18.0.0/15", cls: "reserved" },
+    { cidr: "198.51.100.0/24", cls: "documentation" },
+    { cidr: "203.0.113.0/24", cls: "documentation" },
+    { cidr: "224.0.0.0/4", cls: "multicast" },
+    { cidr: "240.0.0.0/4", cls: "reserved" },
+    { cidr: "255.255.255.255/32", cls: "broadcast" },
+];
 
 /**
  * The classes of the special-purpose blocks a CIDR covers beyond its own network address's class:

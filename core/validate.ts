@@ -6,7 +6,7 @@
  * remoteHosts) run only when that field is itself valid, so one mistake is reported once, at its
  * own path, and does not cascade into follow-on errors elsewhere.
  */
-import { cidrBounds, cidrContains, cidrsOverlap, hostOf, ipToInt, isIpv4, prefixOf } from "./addresses";
+import { cidrBounds, cidrContains, cidrsOverlap, hostOf, isIpv4, prefixOf } from "./addresses";
 import { parseProposal } from "./algorithms";
 import { libreswanProposalList } from "./libreswanProposals";
 import { DEFAULTS, PLAIN_CONFIG_KEYS, RESERVED_PORTS, SECRET_CONFIG_KEYS } from "./config";
@@ -122,8 +122,7 @@ function noOverlaps(r: FieldReader, path: string, items: readonly (string | unde
 function awsReserved(subnetCidr: string, address: string): string | undefined {
     if (!cidrContains(subnetCidr, address)) return undefined;
     const { first, last } = cidrBounds(subnetCidr);
-    const offset = ipToInt(address) - ipToInt(first);
-    if (offset < 4) return `one of the first four addresses of ${subnetCidr}, which AWS reserves (network, VPC router, DNS, future use)`;
+    if (cidrContains(`${first}/30`, address)) return `one of the first four addresses of ${subnetCidr}, which AWS reserves (network, VPC router, DNS, future use)`;
     if (address === last) return `the last address of ${subnetCidr}, which AWS reserves`;
     return undefined;
 }

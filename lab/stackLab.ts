@@ -6,7 +6,7 @@
  */
 import * as crypto from "crypto";
 import { ENDPOINT_OSES, OS_IMAGES } from "../core/os";
-import { cidrBounds, cidrContains, classify, hostOf, intToIp, ipToInt, isIpv4, parseCidr, prefixOf, toCidr } from "../core/addresses";
+import { addressAt, cidrBounds, cidrContains, classify, hostOf, isIpv4, parseCidr, prefixOf, toCidr } from "../core/addresses";
 import type { PartnerModel, StackModel } from "../core/model";
 import { pskProblem } from "../core/secrets";
 import { formatIssue, validateStackConfig } from "../core/validate";
@@ -72,14 +72,13 @@ export function refuseNonLabAddresses(config: Record<string, unknown>): void {
 export function labHostAddress(cidr: string): string {
     const c = toCidr(cidr);
     if (prefixOf(c) >= 31) return hostOf(c);
-    return intToIp(ipToInt(cidrBounds(c).first) + 1);
+    return addressAt(c, 1) as string;
 }
 
 function firstFree(cidr: string, used: Set<string>, fromOffset: number, allowed: (ip: string) => boolean = () => true): string | undefined {
-    const start = ipToInt(cidrBounds(cidr).first);
     const size = 2 ** (32 - prefixOf(cidr));
     for (let i = fromOffset; i < size - 1 && i < fromOffset + 4096; i++) {
-        const ip = intToIp(start + i);
+        const ip = addressAt(cidr, i) as string;
         if (!used.has(ip) && allowed(ip)) return ip;
     }
     return undefined;
@@ -105,7 +104,7 @@ export function labSpecFor(model: StackModel): { spec: LabSpec; partners: LabPar
     }
     const subnet = model.network.subnetCidr;
     const used = new Set<string>(model.partners.flatMap((p) => [p.privateIp, p.gatewayIp, p.natEip.publicIp ?? "", p.tunnelEip.publicIp ?? ""]));
-    const routerIp = intToIp(ipToInt(cidrBounds(subnet).first) + 1);
+    const routerIp = addressAt(subnet, 1) as string;
     used.add(routerIp);
     const adminCidr = model.endpoint.adminCidrs.find((c) => cidrContains(subnet, c));
     const adminIp = required(

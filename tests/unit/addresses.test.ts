@@ -4,8 +4,8 @@
  */
 import { expect } from "chai";
 import {
-    DOCUMENTATION_CIDRS, SPECIAL_RANGES, cidrBounds, cidrContains, cidrSlug, cidrsOverlap, classify, hostOf, intToIp,
-    ipToInt, isIpv4, maskToPrefix, networkAddress, parseCidr, prefixOf, spannedRanges, toCidr, type AddressClass,
+    DOCUMENTATION_CIDRS, SPECIAL_RANGES, cidrBounds, cidrContains, cidrSlug, cidrsOverlap, classify, hostOf,
+    addressAt, offsetAddress, isIpv4, maskToPrefix, networkAddress, parseCidr, prefixOf, spannedRanges, toCidr, type AddressClass,
 } from "../../core/addresses";
 
 describe("addresses", () => {
@@ -48,6 +48,28 @@ describe("addresses", () => {
             ["240.0.0.1", "reserved"], ["198.18.0.1", "reserved"], ["192.0.0.8", "reserved"],
         ];
         for (const [address, cls] of table) it(`${address} is ${cls}`, () => expect(classify(address)).to.equal(cls));
+
+        it("lists each special block with the class classify gives its edges, and the addresses around it are outside it", () => {
+            for (const { cidr, cls } of SPECIAL_RANGES) {
+                const { first, last } = cidrBounds(cidr);
+                expect(classify(first), `${cidr} first`).to.equal(cls);
+                // 240.0.0.0/4 ends in the broadcast address, its own block.
+                if (last !== "255.255.255.255") expect(classify(last), `${cidr} last`).to.equal(cls);
+                for (const outside of [offsetAddress(first, -1), offsetAddress(last, 1)]) {
+                    if (outside === undefined || SPECIAL_RANGES.some((r) => cidrContains(r.cidr, outside))) continue;
+                    expect(classify(outside), `${outside}, next to ${cidr}, is in no listed block`).to.equal("public");
+                }
+            }
+        });
+
+        it("covers every class but public: a sample of each /8 that classify does not call public lies in a listed block", () => {
+            for (let a = 0; a < 256; a++) {
+                for (const address of [`${a}.0.0.0`, `${a}.0.2.7`, `${a}.31.196.9`, `${a}.52.193.1`, `${a}.88.99.1`, `${a}.175.48.1`, `${a}.51.100.1`, `${a}.0.113.1`, `${a}.18.0.1`, `${a}.255.255.255`]) {
+                    const listed = SPECIAL_RANGES.some((r) => cidrContains(r.cidr, address));
+                    expect(listed, `${address} is ${classify(address)}`).to.equal(classify(address) !== "public");
+                }
+            }
+        });
 
         it("lists the three RFC 5737 documentation ranges", () => {
             expect(DOCUMENTATION_CIDRS).to.deep.equal(["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"]);
@@ -94,10 +116,22 @@ describe("addresses", () => {
             expect(cidrSlug("203.0.113.7")).to.equal("203-0-113-7-32");
         });
 
-        it("ipToInt and intToIp round-trip, including the top of the range", () => {
-            for (const a of ["0.0.0.0", "1.2.3.4", "172.16.1.1", "255.255.255.255", "128.0.0.0"]) expect(intToIp(ipToInt(a))).to.equal(a);
-            expect(ipToInt("255.255.255.255")).to.equal(2 ** 32 - 1);
-            expect(ipToInt("0.0.1.0")).to.equal(256);
+        it("offsetAddress carries across octets and stops at both ends of the address space", () => {
+            expect(offsetAddress("172.16.0.255", 1)).to.equal("172.16.1.0");
+            expect(offsetAddress("172.16.1.0", -1)).to.equal("172.16.0.255");
+            expect(offsetAddress("10.0.0.0", 256 * 256 + 3)).to.equal("10.1.0.3");
+            expect(offsetAddress("255.255.255.254", 1)).to.equal("255.255.255.255");
+            expect(offsetAddress("255.255.255.255", 1)).to.equal(undefined);
+            expect(offsetAddress("0.0.0.0", -1)).to.equal(undefined);
+        });
+
+        it("addressAt counts from the network address and stays inside the CIDR", () => {
+            expect(addressAt("172.16.0.0/24", 1)).to.equal("172.16.0.1");
+            expect(addressAt("172.16.0.7/24", 1), "host bits are ignored").to.equal("172.16.0.1");
+            expect(addressAt("172.16.0.0/23", 256)).to.equal("172.16.1.0");
+            expect(addressAt("172.16.0.0/24", 255)).to.equal("172.16.0.255");
+            expect(addressAt("172.16.0.0/24", 256)).to.equal(undefined);
+            expect(addressAt("172.16.0.0/24", -1)).to.equal(undefined);
         });
 
         it("cidrBounds gives the first and last address, also across octets", () => {
