@@ -3,7 +3,7 @@
  * - bootstrap: packages, sysctl, boot unit; re-runs when the instance or the script changes.
  * - apply: pushes the rendered files. Its script carries the PSK, so it travels on stdin as a
  *   secret, never in the command line or `environment` (which would also need sshd AcceptEnv).
- *   `triggers` hold content hashes, so a change replaces the command: the engine runs the new
+ *   `triggers` hold content hashes (the one over the PSK file stays a secret), so a change replaces the command: the engine runs the new
  *   create, then the old delete; that delete names the generation it applied and removes nothing
  *   once a newer one is in place. Removing a partner runs the delete with the current generation,
  *   which cleans up.
@@ -77,28 +77,33 @@ export interface ApplyArgs {
 
 export interface ApplyCommand {
     readonly command: command.remote.Command;
-    /** Hashes of the rendered content: plain, secret, and the generation the endpoint records. */
-    readonly hashes: pulumi.Output<{ config: string; secrets: string; generation: string }>;
+    /** Hash of the plain files (no PSK in it): a trigger, shown in previews. */
+    readonly configHash: pulumi.Output<string>;
+    /** The generation the endpoint records (see removeCommand). */
+    readonly generation: pulumi.Output<string>;
 }
 
 export function createApplyCommand(name: string, args: ApplyArgs, parent: pulumi.Resource, dependsOn: pulumi.Resource[]): ApplyCommand {
     const { model, partner } = args;
-    // Everything derived from the PSK stays inside this secret output; only hashes leave it.
+    // Everything derived from the PSK stays inside this secret output. Only the hash of the plain
+    // files and the generation leave it in plain (the generation names the applied state in the
+    // delete command); the hash over the PSK file stays a secret trigger.
     const rendered = pulumi.secret(pulumi.all([args.addresses, args.psk]).apply(([addresses, psk]) => {
         const files = renderEndpointFiles(model, partner, addresses, psk);
         const hashes = contentHashes(files);
         return { script: renderApplyScript(partner, files, hashes.generation), hashes };
     }));
-    const hashes = pulumi.unsecret(rendered.apply((r) => r.hashes));
+    const configHash = pulumi.unsecret(rendered.apply((r) => r.hashes.config));
+    const generation = pulumi.unsecret(rendered.apply((r) => r.hashes.generation));
     const cmd = new command.remote.Command(`${name}-apply`, {
         connection: args.connection,
         create: applyCommand(model, partner),
-        delete: hashes.apply((h) => removeCommand(model, partner.name, h.generation, partner)),
+        delete: generation.apply((g) => removeCommand(model, partner.name, g, partner)),
         stdin: rendered.apply((r) => r.script),
-        triggers: [args.instanceId, hashes.apply((h) => h.config), hashes.apply((h) => h.secrets)],
+        triggers: [args.instanceId, configHash, rendered.apply((r) => r.hashes.secrets)],
         addPreviousOutputInEnv: false,
         // The scripts print nothing secret; the outputs are still kept secret in state.
         logging: "stderr",
     }, { parent, dependsOn, additionalSecretOutputs: ["stdout", "stderr"] });
-    return { command: cmd, hashes };
+    return { command: cmd, configHash, generation };
 }

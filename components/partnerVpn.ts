@@ -84,7 +84,7 @@ export class PartnerVpn extends pulumi.ComponentResource {
         this.natIp = eips.nat.publicIp;
         this.tunnelIp = eips.tunnel.publicIp;
         this.instanceId = instance.id;
-        this.generation = apply.hashes.apply((h) => h.generation);
+        this.generation = apply.generation;
         this.alarmNames = pulumi.all(alarms.map((a) => a.name));
         this.handoff = pulumi.all([this.natIp, this.tunnelIp]).apply(([natIp, tunnelIp]) => handoffFor(partner, natIp, tunnelIp));
         this.registerOutputs({ natIp: this.natIp, tunnelIp: this.tunnelIp, instanceId: this.instanceId, generation: this.generation, handoff: this.handoff, alarmNames: this.alarmNames });

@@ -96,7 +96,7 @@ function buildPlan(req: PlanRequest, model: StackModel, evaluation: Evaluation, 
         if (!own.some((l) => JSON.stringify(l.resource.inputs.triggers ?? null).includes(hashes.config))) {
             throw new Error(`plan: no remote command of ${partner.name} carries the config hash the plan renders; plan/ and components/ disagree on the rendered files`);
         }
-        placeholders.addExact(hashes.secrets, "<hash of the PSK file: depends on the real key>");
+        placeholders.addExact(hashes.secrets, "[secret: hash of the PSK file]");
         placeholders.addExact(hashes.generation, "<generation: hash of every file, PSK included>");
 
         const endpoint = renderPlannedEndpoint(model, partner, addresses, psk);

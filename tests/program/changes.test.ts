@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import type { Evaluation } from "../../program/mocks";
-import { redactSecrets } from "../../program/mocks";
+import { redactSecrets, revealSecrets } from "../../program/mocks";
 import { editConfig, evaluate, one, stackConfig, T } from "./harness";
 
 type Partner = Record<string, unknown> & { name: string; remoteHosts: string[] };
@@ -49,7 +49,7 @@ describe("changes stay local to one partner", () => {
         ]);
         const applyBefore = one(before, T.command, "bigcorp-apply").inputs;
         const applyAfter = one(after, T.command, "bigcorp-apply").inputs;
-        const triggers = (x: Record<string, unknown>) => x.triggers as string[];
+        const triggers = (x: Record<string, unknown>) => revealSecrets(x.triggers) as string[];
         expect(triggers(applyAfter)[0], "instance id").to.equal(triggers(applyBefore)[0]);
         expect(triggers(applyAfter)[1], "config hash").to.not.equal(triggers(applyBefore)[1]);
         expect(triggers(applyAfter)[2], "secrets hash").to.equal(triggers(applyBefore)[2]);
@@ -61,7 +61,7 @@ describe("changes stay local to one partner", () => {
         const before = await evaluate(config);
         const rotated = { ...config, "partner-vpn:psks": JSON.stringify({ bigcorp: "RotatedKeyForTests4Kx9Lm2Pq" }) };
         const after = await evaluate(rotated);
-        const t = (ev: Evaluation) => one(ev, T.command, "bigcorp-apply").inputs.triggers as string[];
+        const t = (ev: Evaluation) => revealSecrets(one(ev, T.command, "bigcorp-apply").inputs.triggers) as string[];
         expect(t(after)[1]).to.equal(t(before)[1]);
         expect(t(after)[2]).to.not.equal(t(before)[2]);
     });

@@ -13,6 +13,8 @@ function needles(partners: string[]): string[] {
     return partners.flatMap((p) => [testPsk(p), Buffer.from(testPsk(p)).toString("base64")]).concat([keyBody, key]);
 }
 
+const bootstrap0 = (ev: Awaited<ReturnType<typeof evaluate>>, partner: string) => one(ev, T.command, `${partner}-bootstrap`);
+
 describe("secret hygiene under mocks", () => {
     for (const file of stackFiles()) {
         it(`${file}: no PSK or SSH key outside secret values in any input or output`, async () => {
@@ -50,6 +52,13 @@ describe("secret hygiene under mocks", () => {
             }
             const apply = one(ev, T.command, `${partner}-apply`);
             expect(isSecretValue(apply.inputs.stdin)).to.equal(true);
+            // The hash over the PSK file is derived from the key: the triggers holding it are a
+            // secret (the engine keeps the whole list secret), never plain state.
+            expect(isSecretValue(apply.inputs.triggers), "the apply's triggers").to.equal(true);
+            const triggers = revealSecrets(apply.inputs.triggers) as string[];
+            expect(triggers).to.have.length(3);
+            expect(triggers[2]).to.match(/^[0-9a-f]{32}$/);
+            expect(isSecretValue(bootstrap0(ev, partner).inputs.triggers), "the bootstrap's triggers hold no secret").to.equal(false);
             expect(apply.options.additionalSecretOutputs).to.include.members(["stdout", "stderr"]);
             expect(apply.inputs.logging).to.equal("stderr");
             const bootstrap = one(ev, T.command, `${partner}-bootstrap`);
