@@ -11,7 +11,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import type { EndpointAddresses, PartnerModel, StackModel } from "../core/model";
+import type { EndpointAddresses, PartnerModel, RenderedFile, StackModel } from "../core/model";
 import {
     applyCommand, bootstrapCommand, contentHashes, removeCommand, renderApplyScript, renderBootstrapScript, renderEndpointFiles,
 } from "../core/render";
@@ -81,6 +81,8 @@ export interface ApplyCommand {
     readonly configHash: pulumi.Output<string>;
     /** The generation the endpoint records (see removeCommand). */
     readonly generation: pulumi.Output<string>;
+    /** Every file the apply pushes, rendered once here (secret: one of them holds the PSK). */
+    readonly files: pulumi.Output<readonly RenderedFile[]>;
 }
 
 export function createApplyCommand(name: string, args: ApplyArgs, parent: pulumi.Resource, dependsOn: pulumi.Resource[]): ApplyCommand {
@@ -91,7 +93,7 @@ export function createApplyCommand(name: string, args: ApplyArgs, parent: pulumi
     const rendered = pulumi.secret(pulumi.all([args.addresses, args.psk]).apply(([addresses, psk]) => {
         const files = renderEndpointFiles(model, partner, addresses, psk);
         const hashes = contentHashes(files);
-        return { script: renderApplyScript(partner, files, hashes.generation), hashes };
+        return { script: renderApplyScript(partner, files, hashes.generation), hashes, files };
     }));
     const configHash = pulumi.unsecret(rendered.apply((r) => r.hashes.config));
     const generation = pulumi.unsecret(rendered.apply((r) => r.hashes.generation));
@@ -105,5 +107,5 @@ export function createApplyCommand(name: string, args: ApplyArgs, parent: pulumi
         // The scripts print nothing secret; the outputs are still kept secret in state.
         logging: "stderr",
     }, { parent, dependsOn, additionalSecretOutputs: ["stdout", "stderr"] });
-    return { command: cmd, configHash, generation };
+    return { command: cmd, configHash, generation, files: rendered.apply((r) => r.files) };
 }

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { toCidr } from "../core/addresses";
-import type { PartnerModel, StackModel } from "../core/model";
+import type { PartnerModel, RenderedFile, StackModel } from "../core/model";
 import { createApplyCommand, createBootstrapCommand, sshConnection } from "./commands";
 import { createElasticIps } from "./elasticIps";
 import { createEndpointInstance } from "./instance";
@@ -57,6 +57,10 @@ export class PartnerVpn extends pulumi.ComponentResource {
     public readonly handoff: pulumi.Output<PartnerHandoff>;
     /** CloudWatch alarm names: `aws cloudwatch describe-alarms --alarm-names ...` shows the partner's state. */
     public readonly alarmNames: pulumi.Output<string[]>;
+    /** The partner this endpoint serves. */
+    public readonly partnerName: string;
+    /** Every file the endpoint receives, as pushed (a secret: one holds the PSK). Not a registered output. */
+    public readonly endpointFiles: pulumi.Output<readonly RenderedFile[]>;
 
     constructor(name: string, args: PartnerVpnArgs, opts?: pulumi.ComponentResourceOptions) {
         super(PARTNER_VPN_TYPE, name, {}, opts);
@@ -86,6 +90,8 @@ export class PartnerVpn extends pulumi.ComponentResource {
         this.instanceId = instance.id;
         this.generation = apply.generation;
         this.alarmNames = pulumi.all(alarms.map((a) => a.name));
+        this.partnerName = partner.name;
+        this.endpointFiles = apply.files;
         this.handoff = pulumi.all([this.natIp, this.tunnelIp]).apply(([natIp, tunnelIp]) => handoffFor(partner, natIp, tunnelIp));
         this.registerOutputs({ natIp: this.natIp, tunnelIp: this.tunnelIp, instanceId: this.instanceId, generation: this.generation, handoff: this.handoff, alarmNames: this.alarmNames });
     }

@@ -9,14 +9,12 @@
  * Pulumi applies it: an input that references an output of a replaced resource is changed; if
  * that input forces replacement of its own resource (an association's instanceId, a command's
  * triggers), that resource is replaced as well, and so on until nothing more changes. An input
- * that does not force replacement (a route's networkInterfaceId) makes an update. References are
- * read from the `<known after pulumi up: NAME.attr>` placeholders (plan/placeholders.ts). Values only
- * hashed from another resource's outputs (the apply hashes over files holding the EIP addresses)
- * cannot be traced; only an Elastic IP produces such a value, and its replace-forcing inputs are
- * fixed by the program (domain "vpc").
+ * that does not force replacement (a route's networkInterfaceId) makes an update. Which input
+ * references which resource is what the program registered with the engine: each input's
+ * dependencies (PlannedResource.inputDependencies), values computed from outputs included (the
+ * apply's hashes over files holding the Elastic IPs' addresses).
  */
 import { createTwoFilesPatch } from "diff";
-import { referencedResources } from "./placeholders";
 import { changeNote, forcesReplacement, isIgnored, replacementNote, replacesOnChange, updateNote } from "./replaceRules";
 import type { PartnerPlan, PlannedResource, StackPlan } from "./types";
 
@@ -129,14 +127,17 @@ function compared(before: PlannedResource, after: PlannedResource): ResourceChan
 
 /** Propagates replacements through inputs that reference replaced resources (see the file comment). */
 function cascade(pairs: Pair[]): void {
-    const replaced = new Set(pairs.filter((p) => p.change.action === "replace").map((p) => p.after.name));
+    const nameOf = new Map(pairs.map((p) => [p.after.urn, p.after.name]));
+    const replaced = new Set(pairs.filter((p) => p.change.action === "replace").map((p) => p.after.urn));
     let grew = true;
     while (grew) {
         grew = false;
         for (const p of pairs) {
-            for (const [key, value] of Object.entries(p.after.inputs)) {
-                const cause = [...referencedResources(value)].find((n) => n !== p.after.name && replaced.has(n));
-                if (!cause || isIgnored(p.after.options.ignoreChanges, key)) continue;
+            for (const [key, urns] of Object.entries(p.after.inputDependencies)) {
+                const causeUrn = urns.find((u) => u !== p.after.urn && replaced.has(u));
+                if (!causeUrn || isIgnored(p.after.options.ignoreChanges, key)) continue;
+                const cause = nameOf.get(causeUrn) ?? causeUrn;
+                const value = p.after.inputs[key];
                 const own = p.change.changes.find((c) => c.path === key || c.path.startsWith(`${key}.`));
                 if (own?.cause) continue;
                 const forces = forcesReplacement(p.after.type, key);
@@ -145,7 +146,7 @@ function cascade(pairs: Pair[]): void {
                 if (forces && p.change.action !== "replace") {
                     p.change.reasons.push(`${key} references ${cause}, which is replaced (its new value is known only after pulumi up)`);
                     p.change.action = "replace";
-                    replaced.add(p.after.name);
+                    replaced.add(p.after.urn);
                     grew = true;
                 } else if (p.change.action === "none") {
                     p.change.action = "update";

@@ -1,21 +1,15 @@
 /**
- * The files one endpoint would receive, rendered by the same functions the apply command uses,
- * then made safe to show: the PSK redacted, unknown Elastic IPs as placeholders. The apply script
- * is rendered from the redacted files, so not even the base64 of the placeholder key is written.
+ * The files one endpoint would receive, exactly as the program rendered them for its apply
+ * command, made safe to show: the PSK redacted, unknown Elastic IPs as placeholders. The apply
+ * script is rendered from the redacted files, so not even the base64 of the placeholder key is
+ * written.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from "fs";
 import * as path from "path";
-import type { PartnerModel, StackModel } from "../core/model";
-import { applyCommand, bootstrapCommand, contentHashes, renderApplyScript, renderBootstrapScript, renderEndpointFiles } from "../core/render";
-import { Placeholders } from "./placeholders";
-import type { PartnerPlan, PlannedAddress, PlannedFile, PlannedScript } from "./types";
-
-/**
- * Stand-ins for addresses not known offline, from 240.0.0.0/4 (reserved: no valid config holds
- * one), so replacing them afterwards cannot touch anything else, and the NAT and tunnel
- * placeholders never collide the way two mocked addresses could.
- */
-const SENTINEL = { nat: "240.0.0.1", tunnel: "240.0.0.2" } as const;
+import type { PartnerModel, RenderedFile, StackModel } from "../core/model";
+import { applyCommand, bootstrapCommand, contentHashes, renderApplyScript, renderBootstrapScript } from "../core/render";
+import type { Placeholders } from "./placeholders";
+import type { PartnerPlan, PlannedFile, PlannedScript } from "./types";
 
 export function redactedPskMarker(partner: string): string {
     return `<REDACTED: ${partner}'s PSK, set with pulumi config set --secret --path 'psks.${partner}'>`;
@@ -26,16 +20,10 @@ export interface RenderedEndpoint {
     readonly scripts: PlannedScript[];
 }
 
-export function renderPlannedEndpoint(
-    model: StackModel, partner: PartnerModel, addresses: { nat: PlannedAddress; tunnel: PlannedAddress }, psk: string,
+/** `rendered`: the program's files for this partner; `placeholders`: its stand-in addresses. */
+export function plannedEndpoint(
+    model: StackModel, partner: PartnerModel, rendered: readonly RenderedFile[], psk: string, placeholders: Placeholders,
 ): RenderedEndpoint {
-    const rendered = renderEndpointFiles(model, partner, {
-        natIp: addresses.nat.ip ?? SENTINEL.nat,
-        tunnelIp: addresses.tunnel.ip ?? SENTINEL.tunnel,
-    }, psk);
-    const placeholders = new Placeholders();
-    if (!addresses.nat.ip) placeholders.addAddress(SENTINEL.nat, addresses.nat.shown);
-    if (!addresses.tunnel.ip) placeholders.addAddress(SENTINEL.tunnel, addresses.tunnel.shown);
     const encoded = Buffer.from(psk, "utf8").toString("base64");
     const marker = redactedPskMarker(partner.name);
     const files = rendered.map((f): PlannedFile => {

@@ -1,17 +1,18 @@
 /**
  * Stack file -> offline plan. Validates the plain config first (so an invalid one is reported
  * with every field path and nothing else happens), then evaluates the real program under the
- * mocks with placeholder secrets, and turns what it registered into a StackPlan that is safe to
- * print: secrets redacted, mocked cloud values replaced by placeholders.
+ * mocks with placeholder secrets, and turns what it registered (and the files it rendered) into a
+ * StackPlan that is safe to print: secrets redacted, stand-in addresses and hashes of the
+ * placeholder PSK replaced by placeholders. The mocks already hand out placeholders for ids.
  */
 import type { EndpointImageModel, StackModel } from "../core/model";
-import { contentHashes, renderEndpointFiles } from "../core/render";
+import { contentHashes } from "../core/render";
 import { formatIssue, validateStackConfig, type ValidationIssue } from "../core/validate";
-import { evaluateProgram, isSecretValue, MOCK_AMI, revealSecrets, type Evaluation, type RecordedResource } from "../program/mocks";
+import { evaluateProgram, isSecretValue, lookedUpAmi, revealSecrets, unknownValue, type Evaluation, type RecordedResource } from "../program/mocks";
 import { plainConfig } from "../program/stackFile";
-import { renderPlannedEndpoint } from "./endpointFiles";
+import { plannedEndpoint } from "./endpointFiles";
 import { containsSecret, type PlaceholderSecrets } from "./placeholderSecrets";
-import { Placeholders, unknownValue } from "./placeholders";
+import { Placeholders } from "./placeholders";
 import type { PartnerPlan, PlannedAddress, PlannedResource, PlanSummary, StackPlan } from "./types";
 
 export const COMPONENT_TYPE = "partner-vpn:index:PartnerVpn";
@@ -70,9 +71,9 @@ function buildPlan(req: PlanRequest, model: StackModel, evaluation: Evaluation, 
     const forms = req.secrets.forms();
     const imageOf = (image: EndpointImageModel) => image.ami
         ? { pinned: true, shown: image.ami }
-        : { pinned: false, shown: `<looked up at first up: newest "${image.amiNameFilter}" owned by ${image.amiOwner}, then ignored>` };
+        : { pinned: false, shown: lookedUpAmi(image.amiNameFilter, image.amiOwner) };
     const ami = imageOf(model.endpoint);
-    const stackWide = new Placeholders().addMockedIds(evaluation.resources);
+    const stackWide = new Placeholders().addStandIns(evaluation.addressStandIns);
 
     const located = locate(evaluation.resources, req.stack);
     const partners = model.partners.map((partner): PartnerPlan => {
@@ -81,25 +82,17 @@ function buildPlan(req: PlanRequest, model: StackModel, evaluation: Evaluation, 
             nat: plannedAddress(partner.name, "nat", partner.natEip, own),
             tunnel: plannedAddress(partner.name, "tunnel", partner.tunnelEip, own),
         };
+        // The files the program rendered for its apply command (once per evaluation). The hashes
+        // derived from the placeholder PSK change with every run's random key, so they are labelled.
+        const rendered = evaluation.endpointFiles[partner.name];
+        if (!rendered) throw new Error(`plan: the program rendered no endpoint files for ${partner.name}`);
         const placeholders = stackWide.extend();
+        // Each OS's lookup is mocked as the lookup itself: the partner's AMI shows as its image's.
         const partnerAmi = imageOf(partner.image);
-        // Every lookup is mocked with one id: each partner's placeholder names its own OS's image.
-        if (!partnerAmi.pinned) placeholders.addExact(MOCK_AMI, partnerAmi.shown);
-        const mocked = { nat: outputOf(evaluation, "natIps", partner.name), tunnel: outputOf(evaluation, "tunnelIps", partner.name) };
-        if (!addresses.nat.ip) placeholders.addAddress(mocked.nat, addresses.nat.shown);
-        if (!addresses.tunnel.ip) placeholders.addAddress(mocked.tunnel, addresses.tunnel.shown);
+        placeholders.addExact(contentHashes(rendered).secrets, "[secret: hash of the PSK file]");
+        placeholders.addExact(outputOf(evaluation, "appliedGenerations", partner.name), "<generation: hash of every file, PSK included>");
 
-        // The program's own hashes (same renderer, same addresses, same placeholder PSK): the ones
-        // derived from the PSK are labelled, since they change with every run's random key.
-        const psk = req.secrets.pskFor(partner.name);
-        const hashes = contentHashes(renderEndpointFiles(model, partner, { natIp: mocked.nat, tunnelIp: mocked.tunnel }, psk));
-        if (!own.some((l) => JSON.stringify(l.resource.inputs.triggers ?? null).includes(hashes.config))) {
-            throw new Error(`plan: no remote command of ${partner.name} carries the config hash the plan renders; plan/ and components/ disagree on the rendered files`);
-        }
-        placeholders.addExact(hashes.secrets, "[secret: hash of the PSK file]");
-        placeholders.addExact(hashes.generation, "<generation: hash of every file, PSK included>");
-
-        const endpoint = renderPlannedEndpoint(model, partner, addresses, psk);
+        const endpoint = plannedEndpoint(model, partner, rendered, req.secrets.pskFor(partner.name), placeholders);
         return {
             name: partner.name,
             os: partner.os,
@@ -198,6 +191,7 @@ function planned(l: Located, placeholders: Placeholders, forms: readonly string[
         type: r.type, name: r.name, urn: l.urn, parent: r.parent, partner: l.partner, read: r.read,
         inputs: safeValue(r.inputs, placeholders, forms) as Record<string, unknown>,
         options: r.options,
+        inputDependencies: r.inputDependencies,
     };
 }
 

@@ -18,6 +18,8 @@ export interface PlannedResource {
     /** Inputs as registered; secrets as "[secret]", mocked values as `<known after pulumi up: ...>`. */
     readonly inputs: Record<string, unknown>;
     readonly options: ResourceOptionsRecord;
+    /** Input name -> URNs of the resources its value comes from, as registered with the engine. */
+    readonly inputDependencies: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface PlannedFile {

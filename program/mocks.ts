@@ -3,13 +3,19 @@
  * AWS API) and records every resource it registers, with inputs and options. The mocked tests,
  * the offline plan, the lab and the benchmark all use this one module.
  *
- * Mocked cloud values are deterministic (derived from resource names) so two evaluations of the
+ * Values AWS assigns are handed out as the placeholders the offline plan prints, naming the
+ * resource and attribute they will come from (`<known after pulumi up: bigcorp-endpoint.id>`), so
+ * nothing downstream has to recognise or map back a made-up id. The one exception is a public IP:
+ * the renderers need a real address, so an Elastic IP gets a stand-in from 240.0.0.0/4 (reserved:
+ * no valid config holds one), numbered in registration order, and the evaluation lists each
+ * stand-in with the placeholder it stands for. Both are deterministic, so two evaluations of the
  * same config agree byte for byte, which is what the change review relies on.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
+import { addressAt } from "../core/addresses";
 import { SECRET_RUNTIME_KEYS } from "../core/config";
-import { definePartnerVpnStack } from "./stack";
+import type { RenderedFile } from "../core/model";
+import { buildPartnerVpnStack } from "./stack";
 
 /** How the runtime marks a secret inside deserialized inputs. */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -25,6 +31,22 @@ export interface ResourceOptionsRecord {
     readonly dependencies: readonly string[];
 }
 
+/** What a value AWS assigns is shown as until `pulumi up`: the resource and attribute it comes from. */
+export function unknownValue(resource: string, attribute: string): string {
+    return `<known after pulumi up: ${resource}.${attribute}>`;
+}
+
+/** What a looked-up AMI is shown as: the lookup, since the image is chosen at the first up. */
+export function lookedUpAmi(nameFilter: string, owner: string): string {
+    return `<looked up at first up: newest "${nameFilter}" owned by ${owner}, then ignored>`;
+}
+
+/** An address the mocks gave an Elastic IP, and the placeholder it stands for. */
+export interface AddressStandIn {
+    readonly address: string;
+    readonly placeholder: string;
+}
+
 export interface RecordedResource {
     readonly type: string;
     readonly name: string;
@@ -36,6 +58,8 @@ export interface RecordedResource {
     /** Inputs as registered; secret values stay wrapped (see isSecretValue / revealSecrets). */
     readonly inputs: Record<string, unknown>;
     readonly options: ResourceOptionsRecord;
+    /** Input name -> URNs of the resources its value was computed from, as registered with the engine. */
+    readonly inputDependencies: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface Evaluation {
@@ -44,6 +68,10 @@ export interface Evaluation {
     readonly outputs: Record<string, unknown>;
     /** Data source calls (the AMI lookups) with their arguments, in call order. */
     readonly invokes: readonly { readonly token: string; readonly args: Record<string, unknown> }[];
+    /** Per partner, every file its endpoint receives, as the program rendered them (the PSK file revealed). */
+    readonly endpointFiles: Readonly<Record<string, readonly RenderedFile[]>>;
+    /** The addresses handed out for Elastic IPs, in registration order. */
+    readonly addressStandIns: readonly AddressStandIn[];
 }
 
 export interface EvaluateOptions {
@@ -77,42 +105,28 @@ export function redactSecrets(value: unknown, marker = "[secret]"): unknown {
     return value;
 }
 
-function digest(text: string): string {
-    return createHash("sha256").update(text).digest("hex");
-}
+/** Stand-in public IPs: the n-th Elastic IP registered gets the n-th address of this block. */
+const STAND_IN_BLOCK = "240.0.0.0/4";
 
-/** A documentation-range address standing in for an AWS-assigned public IP. */
-export function mockPublicIp(name: string): string {
-    const n = parseInt(digest(name).slice(0, 8), 16) % (3 * 254);
-    const nets = ["192.0.2", "198.51.100", "203.0.113"];
-    return `${nets[Math.floor(n / 254)]}.${(n % 254) + 1}`;
-}
-
-export const MOCK_AMI = "ami-0a1b2c3d4e5f60718";
-
-function mockState(type: string, name: string, inputs: Record<string, unknown>, id: string | undefined): { id: string; state: Record<string, unknown> } {
-    const h = digest(`${type}/${name}`).slice(0, 17);
+function mockState(type: string, name: string, inputs: Record<string, unknown>, id: string | undefined, standIn: (placeholder: string) => string): { id: string; state: Record<string, unknown> } {
+    const unknown = (attribute: string) => unknownValue(name, attribute);
     switch (type) {
         case "aws:ec2/eip:Eip": {
-            const allocationId = id ?? `eipalloc-${h}`;
-            return { id: allocationId, state: { ...inputs, allocationId, publicIp: mockPublicIp(id ?? name) } };
+            const allocationId = id ?? unknown("allocationId");
+            return { id: allocationId, state: { ...inputs, allocationId, publicIp: standIn(unknown("publicIp")) } };
         }
         case "aws:ec2/instance:Instance":
-            return { id: `i-${h}`, state: { ...inputs, primaryNetworkInterfaceId: `eni-${h}`, arn: `arn:aws:ec2:::instance/i-${h}` } };
-        case "aws:ec2/securityGroup:SecurityGroup":
-            return { id: `sg-${h}`, state: inputs };
+            return { id: unknown("id"), state: { ...inputs, primaryNetworkInterfaceId: unknown("primaryNetworkInterfaceId"), arn: unknown("arn") } };
         case "aws:iam/role:Role":
-        case "aws:iam/instanceProfile:InstanceProfile": {
-            const physical = `${name}-${h.slice(0, 7)}`;
-            const kind = type === "aws:iam/role:Role" ? "role" : "instance-profile";
-            return { id: physical, state: { ...inputs, name: physical, arn: `arn:aws:iam::123456789012:${kind}/${physical}` } };
-        }
+        case "aws:iam/instanceProfile:InstanceProfile":
+            // AWS names them (a prefix from the resource name): the id is the name.
+            return { id: unknown("name"), state: { ...inputs, name: unknown("name"), arn: unknown("arn") } };
         case "aws:sns/topic:Topic":
-            return { id: `arn:aws:sns:eu-west-1:123456789012:${name}-${h.slice(0, 7)}`, state: { ...inputs, arn: `arn:aws:sns:eu-west-1:123456789012:${name}-${h.slice(0, 7)}` } };
+            return { id: unknown("arn"), state: { ...inputs, arn: unknown("arn") } };
         case "command:remote:Command":
-            return { id: `cmd-${h}`, state: { ...inputs, stdout: "", stderr: "" } };
+            return { id: unknown("id"), state: { ...inputs, stdout: "", stderr: "" } };
         default:
-            return { id: id ?? `${name}-${h.slice(0, 8)}`, state: inputs };
+            return { id: id ?? unknown("id"), state: inputs };
     }
 }
 
@@ -120,7 +134,26 @@ type Req = {
     getType(): string; getName(): string; getParent(): string; getProtect?(): boolean | undefined;
     getDeletebeforereplace?(): boolean; getIgnorechangesList?(): string[]; getAdditionalsecretoutputsList?(): string[];
     getDependenciesList?(): string[]; getReplaceonchangesList?(): string[];
+    getPropertydependenciesMap?(): { forEach(fn: (deps: { getUrnsList(): string[] }, key: string) => void): void };
 };
+
+/** The registered per-input dependencies (inputs that depend on nothing left out). */
+function inputDependencies(req: Req): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    req.getPropertydependenciesMap?.().forEach((deps, key) => {
+        const urns = deps.getUrnsList();
+        if (urns.length > 0) out[key] = [...urns];
+    });
+    return out;
+}
+
+/** A getAmi call answered with what the plan shows for it: the lookup itself. */
+function mockAmiLookup(inputs: Record<string, unknown>): string {
+    const filters = (inputs.filters as { name: string; values: string[] }[] | undefined) ?? [];
+    const nameFilter = filters.find((f) => f.name === "name")?.values.join(",") ?? "*";
+    const owners = (inputs.owners as string[] | undefined) ?? [];
+    return lookedUpAmi(nameFilter, owners.join(","));
+}
 
 /** Resolves an Output (or plain value, or nested structure of them) to its value. */
 export function resolve<T>(value: pulumi.Input<T>): Promise<pulumi.Unwrap<T>> {
@@ -140,23 +173,33 @@ export async function evaluateProgram(config: Readonly<Record<string, string>>, 
         const resources: RecordedResource[] = [];
         const invokes: { token: string; args: Record<string, unknown> }[] = [];
         const pending = new Map<string, Partial<RecordedResource>>();
+        const addressStandIns: AddressStandIn[] = [];
+        const standIn = (placeholder: string) => {
+            const address = addressAt(STAND_IN_BLOCK, addressStandIns.length + 1) as string;
+            addressStandIns.push({ address, placeholder });
+            return address;
+        };
         await pulumi.runtime.setMocks({
             newResource: (args) => {
                 const key = `${args.type}::${args.name}`;
                 const recorded = pending.get(key) ?? {};
                 // The monitor passes "" (not undefined) when no existing id is being read.
                 const existingId = args.id ? args.id : undefined;
-                const { id, state } = mockState(args.type, args.name, args.inputs, existingId);
+                const { id, state } = mockState(args.type, args.name, args.inputs, existingId, standIn);
                 resources.push({
                     type: args.type, name: args.name, urn: recorded.urn ?? "", parent: recorded.parent ?? "",
                     read: existingId !== undefined, inputs: args.inputs,
                     options: recorded.options ?? { protect: false, deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], additionalSecretOutputs: [], dependencies: [] },
+                    inputDependencies: recorded.inputDependencies ?? {},
                 });
                 return { id, state };
             },
             call: (args) => {
                 invokes.push({ token: args.token, args: args.inputs as Record<string, unknown> });
-                if (args.token === "aws:ec2/getAmi:getAmi") return { id: MOCK_AMI, imageId: MOCK_AMI, name: "mocked-ubuntu-image" };
+                if (args.token === "aws:ec2/getAmi:getAmi") {
+                    const ami = mockAmiLookup(args.inputs);
+                    return { id: ami, imageId: ami, name: ami };
+                }
                 throw new Error(`unexpected invoke under mocks: ${args.token}`);
             },
         }, "partner-vpn", options.stack ?? "dev", false);
@@ -178,17 +221,20 @@ export async function evaluateProgram(config: Readonly<Record<string, string>>, 
                         additionalSecretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
                         dependencies: req.getDependenciesList?.() ?? [],
                     },
+                    inputDependencies: inputDependencies(req),
                 });
                 return original(req, cb);
             };
         }
         pulumi.runtime.setAllConfig({ ...config }, [...(options.secretKeys ?? SECRET_RUNTIME_KEYS)]);
-        const outputs = definePartnerVpnStack();
+        const { outputs, components } = buildPartnerVpnStack();
         const resolved = (await resolve(outputs as unknown as pulumi.Input<Record<string, unknown>>)) as Record<string, unknown>;
+        const files = await Promise.all(components.map((c) => resolve(c.endpointFiles)));
+        const endpointFiles = Object.fromEntries(components.map((c, i) => [c.partnerName, files[i] as RenderedFile[]]));
         // Registrations whose inputs resolved last may still be in flight; the runtime exports
         // this wait (untyped) for exactly that.
         await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
-        return { resources, outputs: resolved, invokes };
+        return { resources, outputs: resolved, invokes, endpointFiles, addressStandIns };
     } finally {
         running = false;
     }

@@ -47,7 +47,13 @@ function imageAmi(image: EndpointImageModel, lookups: Map<string, pulumi.Output<
     return id;
 }
 
+/** The stack outputs `index.ts` exports. */
 export function definePartnerVpnStack(): StackOutputs {
+    return buildPartnerVpnStack().outputs;
+}
+
+/** The program: its stack outputs and the partner components (the offline plan reads their files). */
+export function buildPartnerVpnStack(): { readonly outputs: StackOutputs; readonly components: readonly PartnerVpn[] } {
     const raw = plainConfig(pulumi.runtime.allConfig());
     const psks = readSecret(CONFIG_KEYS.psks);
     const sshPrivateKey = readSecret(CONFIG_KEYS.sshPrivateKey);
@@ -70,7 +76,7 @@ export function definePartnerVpnStack(): StackOutputs {
         sshPrivateKey: pulumi.secret(sshPrivateKey as string),
     }));
     const byName = <T>(pick: (c: PartnerVpn) => T) => Object.fromEntries(components.map((c, i) => [model.partners[i].name, pick(c)]));
-    return {
+    const outputs = {
         mode: model.mode,
         partners: byName((c) => c.handoff),
         natIps: byName((c) => c.natIp),
@@ -78,4 +84,5 @@ export function definePartnerVpnStack(): StackOutputs {
         appliedGenerations: byName((c) => c.generation),
         alarms: byName((c) => c.alarmNames),
     };
+    return { outputs, components };
 }

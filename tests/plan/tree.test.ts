@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { describePlan, summaryLine } from "../../plan/describe";
 import { PlaceholderSecrets } from "../../plan/placeholderSecrets";
-import { evaluateProgram } from "../../program/mocks";
+import { evaluateProgram, revealSecrets } from "../../program/mocks";
 import { loadConfig } from "../../plan/stackSource";
 import { projectConfig } from "../../program/stackFile";
 import type { StackPlan } from "../../plan/types";
@@ -83,9 +83,14 @@ for (const stack of DEV_STACKS) {
         it("shows mocked cloud values only as placeholders, never as real values", () => {
             expect(mockedIds(text, stackText(stack))).to.deep.equal([]);
             expect(mockedIds(JSON.stringify(plan), stackText(stack))).to.deep.equal([]);
-            // The check itself works: the program's own inputs do hold mocked ids.
-            expect(mockedIds(JSON.stringify(recorded.resources), stackText(stack))).not.to.deep.equal([]);
+            // The mocks hand out the placeholders themselves: the program's own inputs hold no made-up id.
+            expect(mockedIds(JSON.stringify(recorded.resources), stackText(stack))).to.deep.equal([]);
+            expect(JSON.stringify(revealSecrets(recorded.resources))).to.include(`<known after pulumi up: ${p0()}-endpoint.id>`);
+            // Elastic IPs got stand-in addresses (the renderers need real ones): the program's files
+            // hold them, the plan never does.
             const mockedIps = [...Object.values(recorded.outputs.natIps as object), ...Object.values(recorded.outputs.tunnelIps as object)] as string[];
+            expect(recorded.addressStandIns.map((s) => s.address)).to.include.members(mockedIps);
+            expect(JSON.stringify(recorded.endpointFiles[p0()])).to.include(mockedIps[0]);
             const everything = [text, JSON.stringify(plan)].join("\n");
             for (const ip of mockedIps) expect(everything).not.to.match(new RegExp(`(?<![0-9.])${ip.replace(/\./g, "\\.")}(?![0-9])`));
             expect(text).to.include(`<known after pulumi up: ${p0()}-nat-eip.publicIp>; stack output natIps.${p0()}`);

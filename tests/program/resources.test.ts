@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import { securityGroupRules } from "../../components/securityGroup";
 import { validateStackConfig } from "../../core/validate";
-import { MOCK_AMI, revealSecrets } from "../../program/mocks";
+import { lookedUpAmi, revealSecrets } from "../../program/mocks";
 import { projectConfig } from "../../program/stackFile";
 import { byType, editConfig, embeddedFiles, evaluate, one, stackConfig, T } from "./harness";
 
@@ -78,7 +78,8 @@ describe("endpoint resources", () => {
         const instance = one(ev, T.instance, "bigcorp-endpoint");
         expect(instance.inputs.metadataOptions).to.include({ httpTokens: "required", httpEndpoint: "enabled" });
         expect(instance.inputs.rootBlockDevice).to.include({ encrypted: true });
-        expect(instance.inputs.ami).to.equal(MOCK_AMI);
+        // The mocks answer the lookup with the lookup itself: the image is chosen at the first up.
+        expect(instance.inputs.ami).to.equal(lookedUpAmi("debian-13-amd64-*", "136693071363"));
         expect(instance.options.ignoreChanges, "a newer image must not replace a running endpoint").to.deep.equal(["ami"]);
     });
 
@@ -142,6 +143,13 @@ describe("endpoint resources", () => {
         expect(apply.options.dependencies).to.include(bootstrap.urn);
         for (const r of byType(ev, T.route)) expect(apply.options.dependencies).to.include(r.urn);
         expect(bootstrap.options.dependencies).to.include(one(ev, T.association, "bigcorp-tunnel-eip-assoc").urn);
+        // Per input, what the engine is told: the triggers come from the instance and, through the
+        // rendered files, from both Elastic IPs; the route's interface from the instance.
+        const urn = (type: string, name: string) => one(ev, type, name).urn;
+        expect(apply.inputDependencies.triggers).to.include.members([urn(T.instance, "bigcorp-endpoint"), urn(T.eip, "bigcorp-nat-eip"), urn(T.eip, "bigcorp-tunnel-eip")]);
+        expect(bootstrap.inputDependencies.triggers).to.deep.equal([urn(T.instance, "bigcorp-endpoint")]);
+        for (const r of byType(ev, T.route)) expect(r.inputDependencies.networkInterfaceId).to.deep.equal([urn(T.instance, "bigcorp-endpoint")]);
+        expect(bootstrap.inputDependencies.create, "a plain string depends on nothing").to.equal(undefined);
         expect(apply.options.deleteBeforeReplace, "replacement creates first; the old delete is generation-guarded").to.equal(false);
     });
 });
