@@ -22,6 +22,8 @@ export interface ConnectionArgs {
     readonly model: StackModel;
     /** The endpoint's partner: its OS decides the login user. */
     readonly partner: PartnerModel;
+    /** The bastion's host as the caller gave it (plain or an Output). */
+    readonly bastionHost?: pulumi.Input<string>;
     /** Where SSH connects: the private IP through a bastion, else the tunnel EIP. */
     readonly host: pulumi.Input<string>;
     readonly sshPrivateKey: pulumi.Input<string>;
@@ -38,7 +40,7 @@ export function sshConnection(args: ConnectionArgs): Connection {
         dialErrorLimit: 40,
         perDialTimeout: 15,
         proxy: endpoint.bastion
-            ? { host: endpoint.bastion.host, user: endpoint.bastion.user, port: endpoint.bastion.port, privateKey: pulumi.secret(args.sshPrivateKey) }
+            ? { host: args.bastionHost ?? endpoint.bastion.host, user: endpoint.bastion.user, port: endpoint.bastion.port, privateKey: pulumi.secret(args.sshPrivateKey) }
             : undefined,
     };
 }

@@ -10,12 +10,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PartnerModel, StackModel } from "../core/model";
+import type { CloudRefs } from "./partnerVpnArgs";
 
 export const OS_TAG = "partner-vpn:os";
 
 export interface EndpointInstanceArgs {
     readonly model: StackModel;
     readonly partner: PartnerModel;
+    readonly refs: CloudRefs;
     readonly ami: pulumi.Input<string>;
     readonly securityGroupId: pulumi.Input<string>;
     readonly tunnelAllocationId: pulumi.Input<string>;
@@ -33,9 +35,9 @@ export function createEndpointInstance(name: string, args: EndpointInstanceArgs,
     const instance = new aws.ec2.Instance(`${name}-endpoint`, {
         ami: args.ami,
         instanceType: model.endpoint.instanceType,
-        subnetId: model.network.subnetId,
+        subnetId: args.refs.subnetId,
         privateIp: partner.privateIp,
-        vpcSecurityGroupIds: [args.securityGroupId],
+        vpcSecurityGroupIds: [args.securityGroupId, ...args.refs.securityGroupIds],
         keyName: model.endpoint.keyName,
         iamInstanceProfile: args.instanceProfile,
         sourceDestCheck: model.mode !== "vpc-routing",

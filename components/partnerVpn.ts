@@ -1,31 +1,36 @@
 /**
  * One partner's VPN endpoint: Elastic IPs, security group, instance role and profile, instance,
- * alarms, routes (vpc-routing) and the remote commands that configure it. A thin component: every child is made by a createX helper.
+ * alarms, routes (vpc-routing) and the remote commands that configure it. A thin component: its
+ * args are validated first (every problem listed, nothing created), then every child is made by a
+ * createX helper.
  */
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { toCidr } from "../core/addresses";
-import type { PartnerModel, RenderedFile, StackModel } from "../core/model";
+import type { EndpointImageModel, PartnerModel, RenderedFile } from "../core/model";
+import { formatIssue } from "../core/validate";
 import { createApplyCommand, createBootstrapCommand, sshConnection } from "./commands";
 import { createElasticIps } from "./elasticIps";
 import { createEndpointInstance } from "./instance";
 import { createAlarms, createEndpointRole } from "./monitoring";
+import { PartnerVpnArgsError, validatePartnerVpnArgs, type PartnerVpnArgs } from "./partnerVpnArgs";
 import { createRoutes } from "./routes";
 import { createSecurityGroup } from "./securityGroup";
 
 export const PARTNER_VPN_TYPE = "partner-vpn:index:PartnerVpn";
 
-export interface PartnerVpnArgs {
-    readonly model: StackModel;
-    readonly partner: PartnerModel;
-    /** The partner's pre-shared key; wrapped as a secret here whatever the caller passed. */
-    readonly psk: pulumi.Input<string>;
-    readonly sshPrivateKey: pulumi.Input<string>;
-    /** The AMI id: pinned in config or looked up once for the partner's OS. */
-    readonly ami: pulumi.Input<string>;
-    /** The stack's AWS region (EC2's recover action is a regional ARN). */
-    readonly region: string;
-    /** Where the alarms notify: the stack's topic, an existing one, or none. */
-    readonly alarmTopicArn?: pulumi.Input<string>;
+/** An endpoint image: its pinned `ami`, else the newest match of its OS's name filter and owner. */
+export function endpointAmi(image: EndpointImageModel, opts?: pulumi.InvokeOptions): pulumi.Input<string> {
+    if (image.ami) return image.ami;
+    return aws.ec2.getAmiOutput({
+        mostRecent: true,
+        owners: [image.amiOwner],
+        filters: [
+            { name: "name", values: [image.amiNameFilter] },
+            { name: "architecture", values: ["x86_64"] },
+            { name: "virtualization-type", values: ["hvm"] },
+        ],
+    }, opts).id;
 }
 
 /** What the partner's network team needs from us; stack output, and never the PSK. */
@@ -62,19 +67,30 @@ export class PartnerVpn extends pulumi.ComponentResource {
     /** Every file the endpoint receives, as pushed (a secret: one holds the PSK). Not a registered output. */
     public readonly endpointFiles: pulumi.Output<readonly RenderedFile[]>;
 
+    /**
+     * `opts.protect`: new Elastic IPs are protected unless it is `false` (the partner whitelists
+     * them; replacing one needs their firewall change).
+     */
     constructor(name: string, args: PartnerVpnArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Validate before the component itself exists, so a bad config creates nothing.
+        const validation = validatePartnerVpnArgs(args);
+        if (!validation.ok) throw new PartnerVpnArgsError(name, validation.errors);
         super(PARTNER_VPN_TYPE, name, {}, opts);
-        const { model, partner } = args;
-        const eips = createElasticIps(name, { partner }, this);
-        const sg = createSecurityGroup(name, { model, partner }, this);
+        for (const w of validation.warnings) pulumi.log.warn(`${name}: ${formatIssue(w)}`, this);
+        const { model, refs, region } = validation;
+        const partner = model.partners[0];
+        const eips = createElasticIps(name, { partner, protect: opts?.protect ?? true }, this);
+        const sg = createSecurityGroup(name, { model, partner, refs }, this);
         const role = createEndpointRole(name, { partner }, this);
         const { instance, association } = createEndpointInstance(name, {
-            model, partner, ami: args.ami, securityGroupId: sg.id, tunnelAllocationId: eips.tunnel.allocationId, instanceProfile: role.profile.name,
+            model, partner, refs, ami: args.ami ?? endpointAmi(partner.image, { parent: this }), securityGroupId: sg.id, tunnelAllocationId: eips.tunnel.allocationId,
+            instanceProfile: role.profile.name,
         }, this);
-        const alarms = createAlarms(name, { partner, monitoring: model.monitoring, region: args.region, instanceId: instance.id, topicArn: args.alarmTopicArn }, this);
-        const routes = createRoutes(name, { model, partner, networkInterfaceId: instance.primaryNetworkInterfaceId }, this);
+        const alarms = createAlarms(name, { partner, monitoring: model.monitoring, region, instanceId: instance.id, topicArn: args.alarmTopicArn }, this);
+        const routes = createRoutes(name, { model, partner, refs, networkInterfaceId: instance.primaryNetworkInterfaceId }, this);
         const connection = sshConnection({
             model, partner,
+            bastionHost: refs.bastionHost,
             host: model.endpoint.bastion ? partner.privateIp : eips.tunnel.publicIp,
             sshPrivateKey: args.sshPrivateKey,
         });

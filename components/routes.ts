@@ -6,20 +6,24 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cidrSlug } from "../core/addresses";
 import type { PartnerModel, StackModel } from "../core/model";
+import type { CloudRefs } from "./partnerVpnArgs";
 
 export interface RouteSpec {
     /** Logical name; derived from the table and destination, so adding a host adds one route. */
     readonly name: string;
     readonly routeTableId: string;
+    /** Position of the table in `network.routeTableIds` (a table given as an Output is named by it). */
+    readonly routeTableIndex: number;
     readonly destinationCidrBlock: string;
 }
 
 export function routeSpecs(name: string, model: StackModel, partner: PartnerModel): RouteSpec[] {
     if (model.mode !== "vpc-routing") return [];
-    return model.network.routeTableIds.flatMap((routeTableId) =>
+    return model.network.routeTableIds.flatMap((routeTableId, routeTableIndex) =>
         partner.remoteHosts.map((host) => ({
             name: `${name}-route-${routeTableId}-${cidrSlug(host)}`,
             routeTableId,
+            routeTableIndex,
             destinationCidrBlock: host,
         })),
     );
@@ -28,13 +32,14 @@ export function routeSpecs(name: string, model: StackModel, partner: PartnerMode
 export interface RoutesArgs {
     readonly model: StackModel;
     readonly partner: PartnerModel;
+    readonly refs: CloudRefs;
     readonly networkInterfaceId: pulumi.Input<string>;
 }
 
 export function createRoutes(name: string, args: RoutesArgs, parent: pulumi.Resource): aws.ec2.Route[] {
     return routeSpecs(name, args.model, args.partner).map((spec) =>
         new aws.ec2.Route(spec.name, {
-            routeTableId: spec.routeTableId,
+            routeTableId: args.refs.routeTableIds[spec.routeTableIndex],
             destinationCidrBlock: spec.destinationCidrBlock,
             networkInterfaceId: args.networkInterfaceId,
         }, { parent }),

@@ -7,6 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PartnerModel, StackModel } from "../core/model";
+import type { CloudRefs } from "./partnerVpnArgs";
 
 export interface SecurityGroupRule {
     readonly description: string;
@@ -63,21 +64,26 @@ export function securityGroupRules(model: StackModel, partner: PartnerModel): Se
 export interface SecurityGroupArgs {
     readonly model: StackModel;
     readonly partner: PartnerModel;
+    readonly refs: CloudRefs;
 }
 
 export function createSecurityGroup(name: string, args: SecurityGroupArgs, parent: pulumi.Resource): aws.ec2.SecurityGroup {
     const rules = securityGroupRules(args.model, args.partner);
+    const bastion = args.model.endpoint.bastion;
+    const { bastionHost, bastionSecurityGroupId } = args.refs;
+    // The rules name the bastion as the model has it; its group and host may be the caller's Outputs.
+    const fromBastion = (r: SecurityGroupRule) => bastion?.securityGroupId !== undefined && r.securityGroups?.includes(bastion.securityGroupId) === true;
     const toInput = (r: SecurityGroupRule) => ({
-        description: r.description,
+        description: fromBastion(r) ? pulumi.interpolate`SSH from the bastion (${bastionHost})` : r.description,
         protocol: r.protocol,
         fromPort: r.fromPort,
         toPort: r.toPort,
         cidrBlocks: r.cidrBlocks ? [...r.cidrBlocks] : undefined,
-        securityGroups: r.securityGroups ? [...r.securityGroups] : undefined,
+        securityGroups: fromBastion(r) ? [bastionSecurityGroupId as pulumi.Input<string>] : r.securityGroups ? [...r.securityGroups] : undefined,
     });
     return new aws.ec2.SecurityGroup(`${name}-sg`, {
         description: `partner-vpn endpoint for ${args.partner.name}`,
-        vpcId: args.model.network.vpcId,
+        vpcId: args.refs.vpcId,
         ingress: rules.ingress.map(toInput),
         egress: rules.egress.map(toInput),
         tags: { Name: `partner-vpn-${args.partner.name}`, "partner-vpn:partner": args.partner.name },

@@ -8,6 +8,7 @@
 import type { EndpointImageModel, StackModel } from "../core/model";
 import { contentHashes } from "../core/render";
 import { formatIssue, validateStackConfig, type ValidationIssue } from "../core/validate";
+import { argsPath } from "../components/partnerVpnArgs";
 import { evaluateProgram, isSecretValue, lookedUpAmi, revealSecrets, unknownValue, type Evaluation, type RecordedResource } from "../program/mocks";
 import { plainConfig } from "../program/stackFile";
 import { plannedEndpoint } from "./endpointFiles";
@@ -46,19 +47,21 @@ export async function planStack(req: PlanRequest): Promise<PlanOutcome> {
     const model = validation.model;
     const warnings = [...validation.warnings.map(formatIssue), ...req.warnings];
     const names = model.partners.map((p) => p.name);
-    const evaluation = await quietly(warnings, () => evaluateProgram({ ...req.values, ...req.secrets.configValues(names) }, { stack: req.stack }));
+    const evaluation = await quietly(warnings, names, () => evaluateProgram({ ...req.values, ...req.secrets.configValues(names) }, { stack: req.stack }));
     return { ok: true, model, plan: buildPlan(req, model, evaluation, warnings) };
 }
 
 /**
  * The runtime prints the program's `pulumi.log.warn` lines itself when no engine is attached; the
  * plan reports the same validator warnings in its own output, so drop exactly those duplicates.
+ * Each component logs them as `<partner>: <path in its args>: ...` (`partner.ike`, not `partners[0].ike`).
  */
-async function quietly<T>(known: readonly string[], run: () => Promise<T>): Promise<T> {
+async function quietly<T>(known: readonly string[], partners: readonly string[], run: () => Promise<T>): Promise<T> {
+    const lines = new Set(known.flatMap((w) => [w, ...partners.map((p) => `${p}: ${argsPath(w.replace(/^partners\[\d+\]/, "partners[0]"))}`)]));
     const original = console.warn;
     console.warn = (...args: unknown[]) => {
         const text = args.map(String).join(" ");
-        if (!known.some((w) => text === `warning: [runtime] ${w}`)) original(...args);
+        if (!lines.has(text.replace(/^warning: \[runtime\] /, ""))) original(...args);
     };
     try {
         return await run();

@@ -15,6 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { addressAt } from "../core/addresses";
 import { SECRET_RUNTIME_KEYS } from "../core/config";
 import type { RenderedFile } from "../core/model";
+import type { PartnerVpn } from "../components/partnerVpn";
 import { buildPartnerVpnStack } from "./stack";
 
 /** How the runtime marks a secret inside deserialized inputs. */
@@ -79,6 +80,16 @@ export interface EvaluateOptions {
     readonly stack?: string;
     /** Config keys whose values are secret (as `pulumi config set --secret` marks them). Default: the stack's secret keys. */
     readonly secretKeys?: readonly string[];
+    /** The program to run. Default: ours (program/stack.ts); the tests also run examples/. */
+    readonly program?: () => ProgramResult;
+    /** Project name in URNs. Default `partner-vpn`. */
+    readonly project?: string;
+}
+
+/** What a program under evaluation returns: its stack outputs, and the PartnerVpn components it made. */
+export interface ProgramResult {
+    readonly outputs: object;
+    readonly components: readonly PartnerVpn[];
 }
 
 export function isSecretValue(value: unknown): value is { value: unknown } {
@@ -202,7 +213,7 @@ export async function evaluateProgram(config: Readonly<Record<string, string>>, 
                 }
                 throw new Error(`unexpected invoke under mocks: ${args.token}`);
             },
-        }, "partner-vpn", options.stack ?? "dev", false);
+        }, options.project ?? "partner-vpn", options.stack ?? "dev", false);
         // Record resource options, which the mocks API does not pass to newResource.
         const monitor = pulumi.runtime.getMonitor() as unknown as Record<string, (req: Req, cb: unknown) => Promise<void>> & {
             newUrn(parent: string, type: string, name: string): string;
@@ -227,7 +238,7 @@ export async function evaluateProgram(config: Readonly<Record<string, string>>, 
             };
         }
         pulumi.runtime.setAllConfig({ ...config }, [...(options.secretKeys ?? SECRET_RUNTIME_KEYS)]);
-        const { outputs, components } = buildPartnerVpnStack();
+        const { outputs, components } = (options.program ?? buildPartnerVpnStack)();
         const resolved = (await resolve(outputs as unknown as pulumi.Input<Record<string, unknown>>)) as Record<string, unknown>;
         const files = await Promise.all(components.map((c) => resolve(c.endpointFiles)));
         const endpointFiles = Object.fromEntries(components.map((c, i) => [c.partnerName, files[i] as RenderedFile[]]));
