@@ -7,7 +7,7 @@
  * Files travel base64-encoded inside quoted here-documents, so no byte of their content is ever
  * interpreted by the shell, and no secret appears in a command line.
  */
-import { readFileSync } from "fs";
+import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import type { IpsecDaemon, Mode, PartnerModel, RenderedFile, StackModel } from "../model";
 import { charonRequirementWords } from "./charonExpect";
@@ -15,7 +15,22 @@ import { endpointPaths, BOOT_SCRIPT, METRICS_SCRIPT, METRICS_SERVICE, METRICS_TI
 import { integer, label, RenderError, shellWord } from "./safe";
 import { renderCharonSettings } from "./charonSettings";
 
-const ENDPOINT_DIR = path.join(__dirname, "..", "..", "scripts", "endpoint");
+/**
+ * The folder holding the static parts: `scripts/endpoint/` in the nearest folder above this module
+ * that has one. That is the repository when run from source, `bin/` once built (the build copies
+ * the scripts there), and the package root when installed as a dependency, however deep this
+ * module then sits.
+ */
+export function endpointScriptsDir(from: string = __dirname): string {
+    for (let dir = from, up = 0; up < 6; dir = path.dirname(dir), up++) {
+        const candidate = path.join(dir, "scripts", "endpoint");
+        if (existsSync(path.join(candidate, "lib.sh"))) return candidate;
+        if (path.dirname(dir) === dir) break;
+    }
+    throw new Error(`partner-vpn: scripts/endpoint/ not found above ${from}; a package or build of partner-vpn must ship scripts/endpoint/ beside its modules`);
+}
+
+let endpointDir: string | undefined;
 
 // The static parts never change while a program runs, and every partner's render needs them (its
 // apply script, both helpers, the bootstrap): read each file once per process, not per partner.
@@ -24,7 +39,8 @@ const fileCache = new Map<string, string>();
 function endpointFile(name: string): string {
     let text = fileCache.get(name);
     if (text === undefined) {
-        text = readFileSync(path.join(ENDPOINT_DIR, name), "utf8");
+        endpointDir ??= endpointScriptsDir();
+        text = readFileSync(path.join(endpointDir, name), "utf8");
         fileCache.set(name, text);
     }
     return text;

@@ -4,14 +4,18 @@
  * tests/tools/endpoint.test.ts and linted in tests/tools/shellcheck.test.ts.
  */
 import { expect } from "chai";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import type { RenderedFile } from "../../core/model";
 import {
     applyCommand, bootstrapCommand, contentHashes, endpointPaths, removeCommand, renderApplyScript, renderBootHelper,
     renderBootstrapScript, renderEndpointFiles, renderRemoveHelper, renderCharonSettings, CHARON_DROP_IN, RETRANSMIT, retransmitSequenceSeconds,
 } from "../../core/render";
 import { BOOT_SCRIPT, REMOVE_SCRIPT } from "../../core/render/paths";
+import { endpointScriptsDir } from "../../core/render/scripts";
 import { RenderError } from "../../core/render/safe";
-import { ADDRESSES, DEV, DEV_CLASSIC, modelOf, once, repoStackConfig, renderPartner, TEST_PSK, withPartner } from "../tools/tools";
+import { ADDRESSES, DEV, DEV_CLASSIC, modelOf, once, REPO_ROOT, repoStackConfig, renderPartner, TEST_PSK, withPartner } from "../tools/tools";
 
 interface Heredoc {
     readonly target: string;
@@ -295,5 +299,23 @@ describe("the charon drop-in (bootstrap)", () => {
         const ours = retransmitSequenceSeconds();
         expect(ours).to.be.within(10, 40);
         expect(ours).to.be.closeTo(26.4, 0.1);
+    });
+});
+
+describe("endpoint scripts: found wherever the modules are installed", () => {
+    it("finds scripts/endpoint above the module: in the repository, and in a package whose modules sit deeper (bin/)", () => {
+        expect(endpointScriptsDir(path.join(REPO_ROOT, "core", "render"))).to.equal(path.join(REPO_ROOT, "scripts", "endpoint"));
+        const pkg = fs.mkdtempSync(path.join(os.tmpdir(), "pvpn-pkg-"));
+        try {
+            const deep = path.join(pkg, "node_modules", "partner-vpn", "bin", "core", "render");
+            fs.mkdirSync(deep, { recursive: true });
+            expect(() => endpointScriptsDir(deep)).to.throw(/scripts\/endpoint\/ not found above/);
+            const shipped = path.join(pkg, "node_modules", "partner-vpn", "scripts", "endpoint");
+            fs.mkdirSync(shipped, { recursive: true });
+            fs.writeFileSync(path.join(shipped, "lib.sh"), "#!/usr/bin/env bash\n");
+            expect(endpointScriptsDir(deep)).to.equal(shipped);
+        } finally {
+            fs.rmSync(pkg, { recursive: true, force: true });
+        }
     });
 });
