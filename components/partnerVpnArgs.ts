@@ -114,14 +114,20 @@ export function validatePartnerVpnArgs(args: PartnerVpnArgs): PartnerVpnValidati
             subnetId: known(network.subnetId, "subnet-00000000"),
             routeTableIds: network.routeTableIds === undefined ? undefined : routeTables.map((id, i) => known(id, `rtb-${i.toString(16).padStart(8, "0")}`)),
         },
-        endpoint: args.endpoint === undefined ? undefined : {
-            ...endpoint,
-            bastion: bastion === undefined ? undefined : {
-                ...bastion,
-                host: known(bastion.host, "bastion.invalid"),
-                securityGroupId: known(bastion.securityGroupId, "sg-00000000"),
-            },
-        },
+        endpoint:
+            args.endpoint === undefined
+                ? undefined
+                : {
+                      ...endpoint,
+                      bastion:
+                          bastion === undefined
+                              ? undefined
+                              : {
+                                    ...bastion,
+                                    host: known(bastion.host, "bastion.invalid"),
+                                    securityGroupId: known(bastion.securityGroupId, "sg-00000000"),
+                                },
+                  },
         partners: [args.partner],
         // A plain topic ARN is checked as the stack config's monitoring.alarmTopicArn; one given as
         // an Output is AWS's (or the caller's) to get right.
@@ -155,8 +161,13 @@ export function validatePartnerVpnArgs(args: PartnerVpnArgs): PartnerVpnValidati
 
 /** Thrown before any child is created: every problem of the args, with its path. */
 export class PartnerVpnArgsError extends pulumi.RunError {
-    constructor(name: string, readonly errors: readonly ValidationIssue[]) {
-        super(`partner-vpn: PartnerVpn ${name} has ${errors.length} problem(s) in its args; nothing was created:\n${errors.map((e) => `  - ${formatIssue(e)}`).join("\n")}`);
+    constructor(
+        name: string,
+        readonly errors: readonly ValidationIssue[],
+    ) {
+        super(
+            `partner-vpn: PartnerVpn ${name} has ${errors.length} problem(s) in its args; nothing was created:\n${errors.map((e) => `  - ${formatIssue(e)}`).join("\n")}`,
+        );
         this.name = "PartnerVpnArgsError";
     }
 }

@@ -14,8 +14,6 @@ export {
     type PartnerVpnNetworkArgs,
     type PartnerVpnValidation,
 } from "../components/partnerVpnArgs";
-export type {
-    ElasticIpConfig, IkeConfig, InboundMappingConfig, PartnerConfig, ProxyConfig,
-} from "../core/config";
+export type { ElasticIpConfig, IkeConfig, InboundMappingConfig, PartnerConfig, ProxyConfig } from "../core/config";
 export type { IpsecDaemon, Mode, RenderedFile } from "../core/model";
 export type { ValidationIssue } from "../core/validate";

@@ -61,11 +61,15 @@ export function defineOwnVpcExample() {
         psk: config.requireSecret("acmePsk"),
     });
     // The team's test partner: its addresses may be released with the stack, so not protected.
-    const globex = new PartnerVpn("globex", {
-        ...shared,
-        partner: { name: "globex", privateIp: "10.40.1.22", gatewayIp: "81.2.69.143", remoteHosts: ["81.2.71.7"], ike: { version: 1 } },
-        psk: config.requireSecret("globexPsk"),
-    }, { protect: false });
+    const globex = new PartnerVpn(
+        "globex",
+        {
+            ...shared,
+            partner: { name: "globex", privateIp: "10.40.1.22", gatewayIp: "81.2.69.143", remoteHosts: ["81.2.71.7"], ike: { version: 1 } },
+            psk: config.requireSecret("globexPsk"),
+        },
+        { protect: false },
+    );
 
     const components = [acme, globex];
     const outputs = {

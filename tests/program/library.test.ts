@@ -36,7 +36,12 @@ describe("library: examples/own-vpc under mocks", () => {
         expect(components).to.deep.equal(["acme", "globex"]);
         for (const name of components) {
             const children = ev.resources.filter((r) => r.parent === one(ev, T.component, name).urn).map((r) => `${r.type}::${r.name}`);
-            expect(children).to.include.members([`${T.eip}::${name}-nat-eip`, `${T.sg}::${name}-sg`, `${T.instance}::${name}-endpoint`, `${T.command}::${name}-apply`]);
+            expect(children).to.include.members([
+                `${T.eip}::${name}-nat-eip`,
+                `${T.sg}::${name}-sg`,
+                `${T.instance}::${name}-endpoint`,
+                `${T.command}::${name}-apply`,
+            ]);
         }
         expect(Object.keys(ev.endpointFiles).sort()).to.deep.equal(["acme", "globex"]);
     });
@@ -50,7 +55,9 @@ describe("library: examples/own-vpc under mocks", () => {
         expect(instance.inputs.subnetId).to.equal(unknownValue("example-endpoints", "id"));
         expect(instance.inputs.vpcSecurityGroupIds).to.deep.equal([unknownValue("acme-sg", "id"), unknownValue("example-monitoring", "id")]);
         const routes = byType(ev, T.route).filter((r) => r.name.startsWith("acme-"));
-        expect(routes.map((r) => [r.inputs.routeTableId, r.inputs.destinationCidrBlock])).to.deep.equal([[unknownValue("example-app-routes", "id"), "81.2.70.0/28"]]);
+        expect(routes.map((r) => [r.inputs.routeTableId, r.inputs.destinationCidrBlock])).to.deep.equal([
+            [unknownValue("example-app-routes", "id"), "81.2.70.0/28"],
+        ]);
         expect(routes[0].inputDependencies.routeTableId).to.deep.equal([one(ev, "aws:ec2/routeTable:RouteTable", "example-app-routes").urn]);
         const conn = revealSecrets(one(ev, T.command, "acme-apply").inputs.connection) as { host: string; proxy: { host: string; user: string } };
         expect(conn.host).to.equal("10.40.1.21");
@@ -93,7 +100,12 @@ describe("library: our own program is one user of it", () => {
 describe("library: the component validates its args before creating anything", () => {
     const good = (): PartnerVpnArgs => ({
         mode: "vpc-routing",
-        network: { vpcId: pulumi.output("vpc-0a1b2c3d4e5f60718"), subnetId: "subnet-0a1b2c3d4e5f60718", subnetCidr: "10.40.1.0/24", internalCidrs: ["10.40.2.0/24"] },
+        network: {
+            vpcId: pulumi.output("vpc-0a1b2c3d4e5f60718"),
+            subnetId: "subnet-0a1b2c3d4e5f60718",
+            subnetCidr: "10.40.1.0/24",
+            internalCidrs: ["10.40.2.0/24"],
+        },
         endpoint: { adminCidrs: ["10.40.1.0/24"] },
         partner: { name: "acme", privateIp: "10.40.1.21", gatewayIp: "81.2.69.142", remoteHosts: ["81.2.70.0/28"] },
         psk: testPsk("acme"),
@@ -119,17 +131,20 @@ describe("library: the component validates its args before creating anything", (
 
     it("throws with every problem and registers no resource", async () => {
         let message = "";
-        const ev = await evaluateProgram({}, {
-            project: "example",
-            program: () => {
-                try {
-                    new PartnerVpn("acme", { ...good(), partner: { ...good().partner, privateIp: "10.99.0.5" } });
-                } catch (err) {
-                    message = (err as Error).message;
-                }
-                return { outputs: {}, components: [] };
+        const ev = await evaluateProgram(
+            {},
+            {
+                project: "example",
+                program: () => {
+                    try {
+                        new PartnerVpn("acme", { ...good(), partner: { ...good().partner, privateIp: "10.99.0.5" } });
+                    } catch (err) {
+                        message = (err as Error).message;
+                    }
+                    return { outputs: {}, components: [] };
+                },
             },
-        });
+        );
         expect(message).to.include("PartnerVpn acme has 1 problem(s) in its args; nothing was created");
         expect(message).to.match(/partner\.privateIp: .*10\.99\.0\.5/);
         expect(ev.resources).to.deep.equal([]);
