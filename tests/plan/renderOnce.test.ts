@@ -10,11 +10,17 @@ import { acmePartner, editStack, partnersOf, planOk, stackText } from "./helpers
 describe("plan: endpoint files are rendered once per partner", () => {
     const original = render.renderEndpointFiles;
     const calls: string[] = [];
+    const rendered = new Map<string, string[]>();
 
     before(() => {
         (render as { renderEndpointFiles: typeof original }).renderEndpointFiles = (model, partner, addresses, psk) => {
             calls.push(partner.name);
-            return original(model, partner, addresses, psk);
+            const files = original(model, partner, addresses, psk);
+            rendered.set(
+                partner.name,
+                files.map((f) => f.path),
+            );
+            return files;
         };
     });
 
@@ -28,7 +34,12 @@ describe("plan: endpoint files are rendered once per partner", () => {
             const text = editStack(stackText(stack), (c) => partnersOf(c).push(acmePartner(c["partner-vpn:mode"] as string)));
             const plan = await planOk(text, new PlaceholderSecrets(), stack);
             expect(calls.sort()).to.deep.equal(["acme", "bigcorp"]);
-            expect(plan.partners.map((p) => p.files.length)).to.deep.equal(stack === "dev" ? [5, 5] : [6, 6]);
+            for (const p of plan.partners)
+                expect(
+                    p.files.map((f) => f.path),
+                    p.name,
+                ).to.deep.equal(rendered.get(p.name));
+            expect(plan.partners[0].files.some((f) => f.path === "/etc/nginx/nginx.conf")).to.equal(stack === "dev-classic");
         });
     }
 });
