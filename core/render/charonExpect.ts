@@ -19,9 +19,12 @@ import { swanctlChildName, swanctlConnectionName } from "./swanctl";
 
 /** `kind:proposal:ALG,ALG` words, as the bootstrap takes them (`proposal=` + this). */
 export function charonRequirementWords(partner: PartnerModel): string[] {
-    return charonRequirements(partner.ike)
-        .filter((r) => r.algorithms.length > 0)
-        .map((r) => `${r.kind}:${proposalToken(r.proposal)}:${r.algorithms.join(",")}`);
+    return neededFromCharon(partner).map((r) => `${r.kind}:${proposalToken(r.proposal)}:${r.algorithms.join(",")}`);
+}
+
+/** The partner's proposals that need anything from charon's plugins (ESP without PFS needs nothing). */
+function neededFromCharon(partner: PartnerModel) {
+    return charonRequirements(partner.ike).filter((r) => r.algorithms.length > 0);
 }
 
 function proposalToken(p: string): string {
@@ -35,7 +38,7 @@ export function renderCharonExpect(partner: PartnerModel): string {
         `# partner-vpn: what charon must hold for ${label("partner name", partner.name)}. Rendered by partner-vpn; read by its scripts.`,
         `conn ${conn}`,
         ...partner.remoteHosts.map((h) => `child ${conn} ${swanctlChildName(partner.name, h)}`),
-        ...charonRequirementWords(partner).map((w) => `proposal ${w.split(":").join(" ")}`),
+        ...neededFromCharon(partner).map((r) => `proposal ${r.kind} ${proposalToken(r.proposal)} ${r.algorithms.join(",")}`),
         "",
     ].join("\n");
 }

@@ -149,15 +149,11 @@ else
     systemctl enable --now strongswan.service 2>/dev/null || systemctl enable --now strongswan-swanctl.service
     # Fail here, loudly, if the installed charon cannot do an algorithm the partner's proposals use:
     # every apply would be refused for it, and a tunnel would never negotiate.
-    answered=""
-    for _ in $(seq 1 30); do
-        swanctl --stats >/dev/null 2>&1 && { answered=1; break; }
-        sleep 1
-    done
-    [ -n "$answered" ] || { echo "partner-vpn: charon did not answer within 30 s after starting strongSwan" >&2; exit 1; }
+    # pvpn_wait_charon, pvpn_charon_missing_algs: scripts/endpoint/charon.sh, which the renderer
+    # puts ahead of this file.
+    pvpn_wait_charon || { echo "partner-vpn: charon did not answer within 30 s after starting strongSwan" >&2; exit 1; }
     # A running charon re-reads strongswan.conf (and so the drop-in) without dropping any SA.
     swanctl --reload-settings >/dev/null
-    # pvpn_charon_missing_algs: scripts/endpoint/charon.sh, which the renderer puts ahead of this file.
     pvpn_charon_missing_algs bootstrap <<<"$requirements" || {
         echo "partner-vpn: bootstrap failed: the installed strongSwan cannot negotiate the partner's proposals (above)" >&2
         exit 1

@@ -10,6 +10,18 @@ pvpn_charon_say() {
     printf 'partner-vpn: %s\n' "$*" >&2
 }
 
+# Wait (bounded) until charon answers on its control socket, e.g. right after boot.
+pvpn_wait_charon() {
+    local i
+    for i in $(seq 1 30); do
+        if swanctl --stats >/dev/null 2>&1; then
+            return 0
+        fi
+        [ "$i" -lt 30 ] && sleep 1
+    done
+    return 1
+}
+
 # The algorithms charon's loaded crypto plugins implement, one name per line (AES_GCM_16, ...).
 pvpn_charon_algorithms() {
     local listed

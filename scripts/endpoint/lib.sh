@@ -128,18 +128,6 @@ pvpn_swanctl_load() {
     fi
 }
 
-# Wait (bounded) until charon answers on its control socket, e.g. right after boot.
-pvpn_wait_charon() {
-    local i
-    for i in $(seq 1 30); do
-        if swanctl --stats >/dev/null 2>&1; then
-            return 0
-        fi
-        [ "$i" -lt 30 ] && sleep 1
-    done
-    return 1
-}
-
 pvpn_nginx_reload() {
     if [ -d /run/systemd/system ]; then
         systemctl reload-or-restart nginx
