@@ -20,7 +20,7 @@ import { commandNamed, programCommands, runRemote, type RemoteCommand } from "..
 import { loadLabFixture, modelFor } from "../lab/stackLab";
 import { endSession, ensureConfig, replayChange, runPhaseOk, scriptLog, settle, startSession, withSpareHosts, type PartnerRun, type StackSession } from "../lab/stackSession";
 import { restartEndpointCharon } from "../lab/topology";
-import { summarizeStream } from "../lab/traffic";
+import { requestsAfterFirstAnswer, summarizeStream } from "../lab/traffic";
 import { median } from "./stats";
 
 export const LAB_FIXTURE = path.join(__dirname, "..", "tests", "lab", "fixtures", "lab-vpc.yaml");
@@ -28,7 +28,7 @@ export const LAB_FIXTURE = path.join(__dirname, "..", "tests", "lab", "fixtures"
 export interface LabBenchOptions {
     readonly repeats: number;
     readonly pushRuns: number;
-    /** Length of each stream (bounded at STREAM_RATE x seconds + STREAM_RATE requests). */
+    /** How long each stream runs after the change returned (it starts `leadMs` before the change). */
     readonly streamSeconds: number;
     /** Healthy stream before the change starts. */
     readonly leadMs: number;
@@ -79,8 +79,7 @@ export interface LabBenchResult {
 function analyse(way: Way, repeat: number, run: StreamedChange): ChangeRun {
     const [toExisting, toNew] = run.records;
     const seconds = secondsUntilAnswer(toNew, run.t0);
-    const firstOk = toNew.filter((r) => r.ok && r.start >= run.t0).sort((a, b) => a.start - b.start)[0];
-    const failedLater = firstOk ? toNew.filter((r) => r.start > firstOk.start && !r.ok) : [];
+    const failedLater = requestsAfterFirstAnswer(toNew, run.t0).filter((r) => !r.ok);
     const peers: Record<string, number> = {};
     for (const r of toNew.filter((x) => x.ok)) peers[r.peer ?? "?"] = (peers[r.peer ?? "?"] ?? 0) + 1;
     return {
@@ -113,7 +112,7 @@ function streamTargets(c: Context) {
 /** (a) The change as the engine runs it, then the host removed again the same way. */
 async function oursOnce(c: Context, repeat: number): Promise<ChangeRun> {
     await ensureConfig(c.s, c.base, "bench: the fixture's config");
-    const run = await underStreams(streamTargets(c), c.options.streamSeconds, c.options.leadMs, async () => {
+    const run = await underStreams(streamTargets(c), { leadMs: c.options.leadMs, tailMs: c.options.streamSeconds * 1000 }, async () => {
         await replayChange(c.s, c.added, "bench (a): add a host");
     });
     await replayChange(c.s, c.base, "bench: remove the host again");
@@ -126,7 +125,7 @@ async function naiveOnce(c: Context, repeat: number): Promise<ChangeRun> {
     await ensureConfig(c.s, c.base, "bench: the fixture's config");
     const cmd = commandNamed(await programCommands(c.added, c.s.secrets), `${c.p.plan.name}-apply`);
     const scripts = naiveScripts(c.s, c.p, cmd.stdin ?? "");
-    const run = await underStreams(streamTargets(c), c.options.streamSeconds, c.options.leadMs, async () => {
+    const run = await underStreams(streamTargets(c), { leadMs: c.options.leadMs, tailMs: c.options.streamSeconds * 1000 }, async () => {
         await runPhaseOk(c.s, "bench (b) naive: copy the new files", { ...cmd, name: `${c.p.plan.name}-naive-copy`, create: cmd.create, stdin: scripts.copy }, "create");
         await restartEndpointCharon(c.p.lab); // = systemctl restart strongswan
         await runPhaseOk(c.s, "bench (b) naive: reload, flush and re-create NAT", { ...cmd, name: `${c.p.plan.name}-naive-reload`, create: cmd.create, stdin: scripts.reload }, "create");

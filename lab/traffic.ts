@@ -229,3 +229,16 @@ export function secondsUntilFirstSuccess(records: readonly RequestRecord[], sinc
     const first = records.filter((r) => r.ok && r.start >= sinceMs).sort((a, b) => a.end - b.end)[0];
     return first ? (first.end - sinceMs) / 1000 : undefined;
 }
+
+/**
+ * Requests started once the target had first answered (the earliest end of a successful request
+ * started at or after `sinceMs`); empty if it never answered. A request started earlier was in
+ * flight while the target was still unreachable (its SYN lost, retried after TCP's 1 s), so it
+ * may fail without the target having failed after answering.
+ */
+export function requestsAfterFirstAnswer(records: readonly RequestRecord[], sinceMs: number): RequestRecord[] {
+    const answered = records.filter((r) => r.ok && r.start >= sinceMs).map((r) => r.end);
+    if (answered.length === 0) return [];
+    const first = Math.min(...answered);
+    return records.filter((r) => r.start >= first);
+}

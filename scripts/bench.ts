@@ -24,7 +24,7 @@ const USAGE = `usage: npm run bench -- [options]
   --modes LIST          ${EVAL_MODES.map((m) => m.id).join(",")} (default all)
   --lab-repeats N       rollout runs of each way, (a) and (b) alternating (default 3)
   --push-runs N         timed pushes per case (default 5)
-  --stream-seconds N    length of each client stream in the rollout runs (default 14)
+  --stream-seconds N    how long each client stream keeps running after the change in the rollout runs (default 10)
   --quick               --partners 1 --runs 1 --lab-repeats 1 --push-runs 1 --stream-seconds 6
   --no-eval, --no-lab   skip a part
   --out FILE            default bench-out/bench.json
@@ -79,7 +79,7 @@ export function parseArgs(argv: readonly string[]): Options | "help" {
         modes,
         labRepeats: v["lab-repeats"] === undefined ? (quick ? 1 : 3) : positive("--lab-repeats", v["lab-repeats"], 20),
         pushRuns: v["push-runs"] === undefined ? (quick ? 1 : 5) : positive("--push-runs", v["push-runs"], 50),
-        streamSeconds: v["stream-seconds"] === undefined ? (quick ? 6 : 14) : positive("--stream-seconds", v["stream-seconds"], 60),
+        streamSeconds: v["stream-seconds"] === undefined ? (quick ? 4 : 10) : positive("--stream-seconds", v["stream-seconds"], 60),
         eval: v["no-eval"] !== true,
         lab: v["no-lab"] !== true,
         out: path.resolve(v.out ?? path.join(ROOT, "bench-out", "bench.json")),

@@ -14,10 +14,12 @@ import { endpointPaths } from "../../core/render/paths";
 import { labHostAddress, modelFor } from "../stackLab";
 import { ensureConfig, generationOn, replayChange, runPhaseOk, settle, withSpareHosts, type PartnerRun, type StackSession } from "../stackSession";
 import { restartEndpointCharon } from "../topology";
+import { requestsAfterFirstAnswer } from "../traffic";
 import { recordFlows } from "./connectivity";
 import { describeStream, existingTarget, failedCount, failureTimes, secondsUntilAnswer, StreamedChange, StreamTarget, targetFor, underStreams } from "./streaming";
 
-const STREAM_SECONDS = 14;
+/** Lead-in before the change and how long the streams run after it (the new host must keep answering). */
+const STREAM_WINDOW = { leadMs: 2000, tailMs: 8000 };
 const classic = (s: StackSession) => s.model.mode === "classic-proxy";
 
 /** Existing-host and new-host stream targets per partner, for the config with the spare hosts. */
@@ -43,8 +45,7 @@ function recordStreams(s: StackSession, rec: Recorder, way: "ours" | "naive", ta
         rec.measure(`${label}: seconds from the change's start until the new host (${fresh.label}) answered`, seconds ?? "never (within the stream)", seconds !== undefined);
         // Once the new host answered, it must keep answering: connections tried before its SNAT
         // rule existed must not stay pinned un-NATed in conntrack and catch later requests.
-        const firstOk = toNew.filter((r) => r.ok && r.start >= run.t0).sort((a, b) => a.start - b.start)[0];
-        const later = firstOk ? toNew.filter((r) => r.start > firstOk.start) : [];
+        const later = requestsAfterFirstAnswer(toNew, run.t0);
         const laterFailed = later.filter((r) => !r.ok).length;
         const text = `${laterFailed} failed of ${later.length}${laterFailed ? ` (${failureTimes(later, run.t0)})` : ""}`;
         if (way === "ours") rec.measure(`${label}: requests to the new host that failed after it first answered (goal 0)`, text, laterFailed === 0);
@@ -65,7 +66,7 @@ export const zeroDowntimeCheck: CheckDefinition<StackSession> = {
         for (const { p } of targets) before.set(p.plan.name, await snapshotEndpoint(p.lab.ep, p.plan.name, classic(s)));
         const beforeDelete = new Map<string, EndpointSnapshot>();
         let steps: string[] = [];
-        const run = await underStreams(targets.flatMap((t) => [t.existing, t.fresh]), STREAM_SECONDS, 2000, async () => {
+        const run = await underStreams(targets.flatMap((t) => [t.existing, t.fresh]), STREAM_WINDOW, async () => {
             const replay = await replayChange(s, added, "add a host", {
                 beforeOldDelete: async (step) => {
                     const p = s.partners.find((x) => step.name === `${x.plan.name}-apply`);
@@ -91,7 +92,7 @@ export const zeroDowntimeCheck: CheckDefinition<StackSession> = {
             await recordFlows(s, p, rec, `${p.plan.name}: after the change: `, true);
         }
         // And back, under a stream to the existing host: removing a host must not disturb the others.
-        const back = await underStreams(targets.map((t) => t.existing), 8, 1500, async () => {
+        const back = await underStreams(targets.map((t) => t.existing), { leadMs: 1500, tailMs: 4000 }, async () => {
             await replayChange(s, { ...s.fixture.values }, "remove the host again");
         });
         targets.forEach(({ p, existing }, i) =>
@@ -125,7 +126,7 @@ export const naiveChangeCheck: CheckDefinition<StackSession> = {
         const added = withSpareHosts(s);
         const targets = changeTargets(s, added);
         const next = await programCommands(added, s.secrets);
-        const run = await underStreams(targets.flatMap((t) => [t.existing, t.fresh]), STREAM_SECONDS, 2000, async () => {
+        const run = await underStreams(targets.flatMap((t) => [t.existing, t.fresh]), STREAM_WINDOW, async () => {
             for (const { p } of targets) {
                 const cmd = commandNamed(next, `${p.plan.name}-apply`);
                 const scripts = naiveScripts(s, p, cmd.stdin ?? "");

@@ -46,7 +46,7 @@ async function badPush(s: StackSession, p: PartnerRun, rec: Recorder, bad: BadCo
     const target = existingTarget(s, p);
     let code: number | null = null;
     let error = "";
-    const run = await underStreams([target], 6, 1500, async () => {
+    const run = await underStreams([target], { leadMs: 1500, tailMs: 4500 }, async () => {
         const r = await runPhase(s, `bad push: ${bad.label}`, p.apply, "create", stdin);
         code = r.code;
         error = scriptLog(r).filter((l) => /ERROR/.test(l)).join(" | ");

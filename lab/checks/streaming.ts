@@ -43,20 +43,41 @@ export interface StreamedChange {
     readonly t1: number;
 }
 
-/** Streams to every target at STREAM_RATE for `seconds`, running `change` after `leadMs`. */
-export async function underStreams(targets: readonly StreamTarget[], seconds: number, leadMs: number, change: () => Promise<void>): Promise<StreamedChange> {
+/** When the streams start and stop around a change. */
+export interface StreamWindow {
+    /** Healthy stream before the change starts. */
+    readonly leadMs: number;
+    /** Stream kept up after the change returned: what "after the change" is measured over. */
+    readonly tailMs: number;
+}
+
+/**
+ * The longest a change may take under a stream (a loaded 2-core CI machine ran an apply in 18 s):
+ * a bound for the streams, not a goal. A change that takes longer fails the check.
+ */
+export const STREAM_CHANGE_BOUND_MS = 90_000;
+
+/**
+ * Streams to every target at STREAM_RATE from `leadMs` before `change` until `tailMs` after it
+ * returned. The window follows the change instead of a fixed duration: on a loaded machine an apply
+ * took longer than a fixed stream, and the new host then "never answered within the stream".
+ */
+export async function underStreams(targets: readonly StreamTarget[], window: StreamWindow, change: () => Promise<void>): Promise<StreamedChange> {
+    const maxSeconds = (window.leadMs + STREAM_CHANGE_BOUND_MS + window.tailMs) / 1000;
     const streams = targets.map((t) =>
-        startStream(t.node, { host: t.host, port: t.port, rate: STREAM_RATE, maxCount: STREAM_RATE * seconds + STREAM_RATE, maxSeconds: seconds, timeoutMs: 1000 }),
+        startStream(t.node, { host: t.host, port: t.port, rate: STREAM_RATE, maxCount: Math.ceil(STREAM_RATE * maxSeconds) + STREAM_RATE, maxSeconds, timeoutMs: 1000 }),
     );
     let t0 = 0;
     let t1 = 0;
     try {
-        await sleep(leadMs);
+        await sleep(window.leadMs);
         t0 = Date.now();
         await change();
         t1 = Date.now();
+        if (t1 - t0 > STREAM_CHANGE_BOUND_MS) throw new Error(`the change took ${((t1 - t0) / 1000).toFixed(1)} s, longer than the streams' bound of ${STREAM_CHANGE_BOUND_MS / 1000} s`);
+        await sleep(window.tailMs);
     } finally {
-        if (t1 === 0) for (const st of streams) await st.stop();
+        await Promise.all(streams.map((st) => st.stop()));
     }
     const records = await Promise.all(streams.map((st) => st.done));
     return { records, t0, t1 };

@@ -53,11 +53,65 @@ pvpn_ensure_jumps() {
 }
 
 # Replace the partner's two chains with the payload in one transaction, then ensure the jumps.
+#
+# A connection to a new host that reached the endpoint before its SNAT rule existed is pinned
+# un-NATed in conntrack (see pvpn_forget_unnated), and so is every later connection that reuses
+# its source port: conntrack takes the new SYN for a retransmission of the pinned one. The lab
+# caught it: a client's ports to one destination cycle within seconds, so for as long as pinned
+# entries outlive the new rule, a few requests to the new host fail after it first answered
+# (1-4 of ~150 in about one run in five, when the deletion ran 0.2-1.3 s after the rule). So the
+# deletion happens before the rule goes in, while new connections to the destinations that the live
+# rules do not SNAT yet are held back (dropped before conntrack confirms them, so nothing new is
+# pinned meanwhile; their clients retry the SYN), and no pinned entry is left when the rule starts.
 pvpn_restore_nat() {
     local partner=$1 rules=$2
-    iptables-restore -w --noflush <"$rules" || return 1
-    pvpn_ensure_jumps "$partner" || return 1
+    pvpn_hold_new_destinations "$partner" "$rules" || {
+        pvpn_release_hold "$partner"
+        return 1
+    }
     pvpn_forget_unnated "$rules"
+    if ! iptables-restore -w --noflush <"$rules" || ! pvpn_ensure_jumps "$partner"; then
+        pvpn_release_hold "$partner"
+        return 1
+    fi
+    pvpn_release_hold "$partner"
+    # Destinations the live rules already SNATed can still have pinned entries if someone removed
+    # the jump into the partner's chain meanwhile; those are not held, only forgotten.
+    pvpn_forget_unnated "$rules"
+}
+
+# "DESTINATION NAT-IP" for each "pvpn NAME snat" rule (core/render/nat.ts) read from stdin, in
+# iptables-save format: a rules file, or `iptables -S` of the live chain.
+pvpn_snat_destinations() {
+    sed -n 's/^-A PVPN-.*-POST .* -d \([0-9./]*\) .*"pvpn [a-z0-9-]* snat" -j SNAT --to-source \([0-9.]*\)$/\1 \2/p' | sort -u
+}
+
+# Drops the first packet of new connections to the rules file's SNAT destinations that the live
+# chain does not SNAT yet (filter FORWARD, chain PVPN-NAME-HOLD). Destinations already SNATed are
+# never held: their traffic is NATed before and after the switch.
+pvpn_hold_new_destinations() {
+    local partner=$1 rules=$2 hold live fresh dst
+    command -v conntrack >/dev/null 2>&1 || return 0
+    hold=$(pvpn_chain "$partner" HOLD)
+    live=$(iptables -w -t nat -S "$(pvpn_chain "$partner" POST)" 2>/dev/null | pvpn_snat_destinations | cut -d' ' -f1 || true)
+    fresh=$(pvpn_snat_destinations <"$rules" | cut -d' ' -f1 | grep -vxF -e "${live:-none}" || true)
+    [ -n "$fresh" ] || return 0
+    iptables -w -N "$hold" 2>/dev/null || iptables -w -F "$hold" || return 1
+    for dst in $fresh; do
+        iptables -w -A "$hold" -d "$dst" -m conntrack --ctstate NEW -m comment --comment "pvpn $partner hold while its SNAT rule goes in" -j DROP || return 1
+    done
+    iptables -w -C FORWARD -j "$hold" 2>/dev/null || iptables -w -I FORWARD 1 -j "$hold"
+}
+
+# Removes the hold (also one left by an apply killed while switching).
+pvpn_release_hold() {
+    local hold tries=0
+    hold=$(pvpn_chain "$1" HOLD)
+    while [ "$tries" -lt 50 ] && iptables -w -D FORWARD -j "$hold" 2>/dev/null; do
+        tries=$((tries + 1))
+    done
+    iptables -w -F "$hold" 2>/dev/null || true
+    iptables -w -X "$hold" 2>/dev/null || true
 }
 
 # A connection whose first packet reached the endpoint before the SNAT rule for its destination
@@ -77,7 +131,7 @@ pvpn_forget_unnated() {
         for src in $(conntrack -L -d "$dst" 2>/dev/null | awk -v nat="$nat" '{ n = 0; for (i = 1; i <= NF; i++) if ($i ~ /^dst=/ && ++n == 2 && substr($i, 5) != nat) print substr($i, 5) }' | sort -u | head -n 1024 || true); do
             conntrack -D -d "$dst" -q "$src" >/dev/null 2>&1 || true
         done
-    done < <(sed -n 's/^-A PVPN-.*-POST .* -d \([0-9./]*\) .*"pvpn [a-z0-9-]* snat" -j SNAT --to-source \([0-9.]*\)$/\1 \2/p' "$rules" | sort -u)
+    done < <(pvpn_snat_destinations <"$rules")
     return 0
 }
 
@@ -103,6 +157,7 @@ pvpn_remove_nat() {
     done
     iptables -w -t mangle -F "$chain" 2>/dev/null || true
     iptables -w -t mangle -X "$chain" 2>/dev/null || true
+    pvpn_release_hold "$partner"
 }
 
 # Load every connection and secret under /etc/swanctl. charon keeps established SAs whose config
