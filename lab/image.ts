@@ -24,20 +24,34 @@ export const BASE_PACKAGES: readonly string[] = ["systemd", "systemd-sysv", "dbu
 /** Installed in the image before the bootstrap runs: the lab's deviations (lab/container.ts). */
 export const LAB_PACKAGES: readonly string[] = ["libcharon-extra-plugins"];
 
-/** Libreswan conflicts with strongSwan's packages: it cannot be resolved in one download. */
-const NOT_IN_MIRROR = new Set(["libreswan"]);
+/** Libreswan conflicts with strongSwan's packages: it cannot be resolved in one download with
+ *  them, so the builder downloads it (with its dependencies) in a second pass into the same mirror. */
+export const RESOLVED_APART: readonly string[] = ["libreswan"];
+
+function namedPackages(script: string): Set<string> {
+    const names = new Set<string>();
+    for (const m of script.matchAll(/\bpackages\+?=\(([^)]*)\)/g)) {
+        for (const word of m[1].split(/\s+/)) if (/^[a-z0-9][a-z0-9.+-]+$/.test(word)) names.add(word);
+    }
+    if (names.size === 0) throw new Error("no packages=(...) list found in bootstrap.sh");
+    return names;
+}
+
+function bootstrapScript(): string {
+    return fs.readFileSync(path.join(REPO_ROOT, "scripts", "endpoint", "bootstrap.sh"), "utf8");
+}
 
 /**
  * Every package the bootstrap may install (its `packages=(...)` and `packages+=(...)` lists, for
- * every mode), read from the script itself so the mirror follows it.
+ * every mode), read from the script itself so the mirror follows it; RESOLVED_APART aside.
  */
-export function bootstrapPackages(script = fs.readFileSync(path.join(REPO_ROOT, "scripts", "endpoint", "bootstrap.sh"), "utf8")): string[] {
-    const names = new Set<string>();
-    for (const m of script.matchAll(/\bpackages\+?=\(([^)]*)\)/g)) {
-        for (const word of m[1].split(/\s+/)) if (/^[a-z0-9][a-z0-9.+-]+$/.test(word) && !NOT_IN_MIRROR.has(word)) names.add(word);
-    }
-    if (names.size === 0) throw new Error("no packages=(...) list found in bootstrap.sh");
-    return [...names].sort();
+export function bootstrapPackages(script = bootstrapScript()): string[] {
+    return [...namedPackages(script)].filter((p) => !RESOLVED_APART.includes(p)).sort();
+}
+
+/** The bootstrap's packages that conflict with the others (Libreswan's): a second download pass. */
+export function apartPackages(script = bootstrapScript()): string[] {
+    return [...namedPackages(script)].filter((p) => RESOLVED_APART.includes(p)).sort();
 }
 
 export interface LabImage {
@@ -67,9 +81,9 @@ export function baseKey(release: string): string {
 }
 
 /** The image's key: its base, the mirror's package list and the builder itself. */
-export function imageKey(release: string, mirror: readonly string[]): string {
+export function imageKey(release: string, mirror: readonly string[], apart: readonly string[] = []): string {
     const h = createHash("sha256");
-    h.update(JSON.stringify({ base: baseKey(release), mirror, lab: LAB_PACKAGES }));
+    h.update(JSON.stringify({ base: baseKey(release), mirror, apart, lab: LAB_PACKAGES }));
     h.update(fs.readFileSync(BUILDER));
     return h.digest("hex").slice(0, 16);
 }
@@ -92,17 +106,18 @@ export async function ensureLabImage(os: EndpointOs): Promise<LabImage> {
     if (!release) throw new Error(`the lab boots ${Object.keys(LAB_RELEASES).join(" and ")} only; ${os} is not booted in the lab`);
     if (!OS_IMAGES[os].bootedInLab) throw new Error(`${os} is not marked as booted in the lab`);
     const mirror = bootstrapPackages();
+    const apart = apartPackages();
     const root = labCacheRoot();
-    const dir = path.join(root, "images", `${release}-${imageKey(release, mirror)}`);
+    const dir = path.join(root, "images", `${release}-${imageKey(release, mirror, apart)}`);
     const start = Date.now();
     let cached = fs.existsSync(path.join(dir, "rootfs"));
     if (!cached) {
         fs.mkdirSync(path.join(root, "images"), { recursive: true });
         // flock: a second builder waits for the first, then finds the image and stops.
-        const script = `[ -d "$1/rootfs" ] || exec "$2" "$3" "$1" "$4" "$5" "$6" "$7" "$8"`;
+        const script = `[ -d "$1/rootfs" ] || exec "$2" "$3" "$1" "$4" "$5" "$6" "$7" "$8" "$9"`;
         const base = path.join(root, "images", `${release}-base-${baseKey(release)}`);
         const r = await run(["flock", path.join(root, "images", `${release}.lock`), "sh", "-c", script, "sh",
-            dir, BUILDER, release, base, path.join(root, "debs", release), BASE_PACKAGES.join(","), mirror.join(" "), LAB_PACKAGES.join(" ")], { timeoutMs: 30 * 60_000 });
+            dir, BUILDER, release, base, path.join(root, "debs", release), BASE_PACKAGES.join(","), mirror.join(" "), LAB_PACKAGES.join(" "), apart.join(" ")], { timeoutMs: 30 * 60_000 });
         if (r.code !== 0) throw new Error(`building the ${os} lab image failed (exit ${r.code}${r.timedOut ? ", timed out after 30 min" : ""}):\n${r.stderr.slice(-3000)}`);
         cached = false;
     }

@@ -6,7 +6,7 @@
 # Two cached layers: BASE (debootstrap, the slow part: minutes) is made once per release and base
 # package list; TARGET is a copy of it plus the mirror (about a minute), so a change of the
 # bootstrap's package list does not re-run debootstrap.
-# Usage: build.sh RELEASE TARGET BASE DEB_CACHE BASE_PACKAGES MIRROR_PACKAGES LAB_PACKAGES
+# Usage: build.sh RELEASE TARGET BASE DEB_CACHE BASE_PACKAGES MIRROR_PACKAGES LAB_PACKAGES [APART_PACKAGES]
 #   RELEASE          trixie | bookworm
 #   TARGET           folder to create (must not exist); built in TARGET.tmp, then renamed
 #   BASE             the debootstrap layer's folder; made (BASE.tmp, renamed) when missing
@@ -14,6 +14,8 @@
 #   BASE_PACKAGES    comma-separated, installed in the image (what a Debian cloud image has)
 #   MIRROR_PACKAGES  space-separated, downloaded with their dependencies into /srv/pvl-mirror
 #   LAB_PACKAGES     space-separated, installed in the image: the lab's deviations (kernel-libipsec)
+#   APART_PACKAGES   space-separated, downloaded with their dependencies in a second pass into the
+#                    same mirror: packages that conflict with MIRROR_PACKAGES (libreswan)
 # The caller holds a lock, so two builds of one TARGET never run at once.
 set -euo pipefail
 
@@ -24,6 +26,7 @@ deb_cache=${4:?}
 base=${5:?}
 read -r -a mirror_packages <<<"${6:?}"
 read -r -a lab_packages <<<"${7:?}"
+read -r -a apart_packages <<<"${8:-}"
 archive=${PVL_DEBIAN_ARCHIVE:-http://deb.debian.org/debian}
 
 [ ! -e "$target" ] || { echo "build.sh: $target exists" >&2; exit 2; }
@@ -59,10 +62,16 @@ chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-ins
 stamp lab-packages-end
 chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --download-only --no-install-recommends "${mirror_packages[@]}" >>"$work/apt.log" 2>&1 \
     || { tail -20 "$work/apt.log" >&2; exit 1; }
-stamp download-end
 mirror="$root/srv/pvl-mirror"
 mkdir -p "$mirror"
 mv "$root"/var/cache/apt/archives/*.deb "$mirror"/
+if [ "${#apart_packages[@]}" -gt 0 ]; then
+    # A plan that would remove the conflicting packages; nothing is installed (download only).
+    chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --download-only --no-install-recommends "${apart_packages[@]}" >>"$work/apt.log" 2>&1 \
+        || { tail -20 "$work/apt.log" >&2; exit 1; }
+    mv "$root"/var/cache/apt/archives/*.deb "$mirror"/
+fi
+stamp download-end
 (cd "$mirror" && dpkg-scanpackages -m . >Packages 2>/dev/null)
 {
     echo "Origin: partner-vpn-lab"

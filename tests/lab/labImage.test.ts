@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import { promisedPackages } from "../../lab/checks/machine";
 import { LAB_DEVIATIONS } from "../../lab/container";
-import { baseKey, bootstrapPackages, imageKey, LAB_PACKAGES, LAB_RELEASES } from "../../lab/image";
+import { apartPackages, baseKey, bootstrapPackages, imageKey, LAB_PACKAGES, LAB_RELEASES } from "../../lab/image";
 
 const SCRIPT = `packages=(charon-systemd strongswan-swanctl iptables)
 if [ "$daemon" = libreswan ]; then
@@ -17,11 +17,13 @@ if [ "$mode" = classic-proxy ]; then
 fi`;
 
 describe("lab image", () => {
-    it("mirrors every package bootstrap.sh names (Libreswan aside: it conflicts with strongSwan)", () => {
+    it("mirrors every package bootstrap.sh names, Libreswan in a second pass (it conflicts with strongSwan)", () => {
         expect(bootstrapPackages(SCRIPT)).to.deep.equal(["charon-systemd", "iptables", "libnginx-mod-stream", "nginx", "strongswan-swanctl"]);
+        expect(apartPackages(SCRIPT)).to.deep.equal(["libreswan"]);
         const real = bootstrapPackages();
         for (const pkg of ["charon-systemd", "strongswan-swanctl", "libstrongswan-standard-plugins", "iptables", "conntrack", "nginx", "libnginx-mod-stream"]) expect(real).to.include(pkg);
         expect(real).to.not.include("libreswan");
+        expect(apartPackages()).to.deep.equal(["libreswan"]);
         expect(() => bootstrapPackages("apt-get install foo")).to.throw(/no packages=\(\.\.\.\) list/);
     });
 
@@ -35,6 +37,7 @@ describe("lab image", () => {
         expect(imageKey("trixie", ["charon-systemd"])).to.equal(a);
         expect(imageKey("trixie", ["charon-systemd", "nginx"])).to.not.equal(a);
         expect(imageKey("bookworm", ["charon-systemd"])).to.not.equal(a);
+        expect(imageKey("trixie", ["charon-systemd"], ["libreswan"])).to.not.equal(a);
         expect(baseKey("trixie")).to.not.equal(baseKey("bookworm"));
     });
 
