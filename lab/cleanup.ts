@@ -1,13 +1,22 @@
 /**
- * One registry of everything the lab started: process ids, `pvl-` namespaces and scratch folders.
- * `cleanupLab()` is synchronous so that it also works from a process `exit` handler, and idempotent
- * so that the test's `after` hook, SIGINT and exit can all call it.
+ * One registry of everything the lab and the tool tests started: process ids, namespaces and
+ * scratch folders. `cleanupLab()` is synchronous so that it also works from a process `exit`
+ * handler, and idempotent so that the test's `after` hook, SIGINT and exit can all call it.
+ *
+ * Namespaces carry one of NAMESPACE_PREFIXES: `pvl-` for `npm run lab` and the lab tests
+ * (`pvl-<lab id>-<node>`), `pvt-` for the tool tests (`pvt-<pid>-<label>-<n>`: the pid lets a
+ * later run remove what a killed run left, without touching a live run's).
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 
 /** Every namespace the lab creates starts with this, so a sweep can find leftovers. */
 export const LAB_NAMESPACE_PREFIX = "pvl-";
+/** The tool tests' throwaway namespaces, `pvt-<pid>-...`. */
+export const TEST_NAMESPACE_PREFIX = "pvt-";
+export const NAMESPACE_PREFIXES: readonly string[] = [LAB_NAMESPACE_PREFIX, TEST_NAMESPACE_PREFIX];
 
 const processes = new Map<number, string>();
 const namespaces = new Set<string>();
@@ -25,12 +34,30 @@ export function unregisterProcess(pid: number): void {
 }
 
 export function registerNamespace(name: string): void {
-    if (!name.startsWith(LAB_NAMESPACE_PREFIX)) throw new Error(`lab namespace ${name} lacks the ${LAB_NAMESPACE_PREFIX} prefix`);
+    if (!NAMESPACE_PREFIXES.some((p) => name.startsWith(p))) throw new Error(`namespace ${name} lacks a lab prefix (${NAMESPACE_PREFIXES.join(", ")})`);
     namespaces.add(name);
+}
+
+export function unregisterScratchDir(dir: string): void {
+    scratchDirs.delete(dir);
 }
 
 export function registerScratchDir(dir: string): void {
     scratchDirs.add(dir);
+}
+
+/** A fresh registered scratch folder `<tmp>/<prefix>...`, removed by `removeScratchDir` or at cleanup. */
+export function createScratchDir(prefix: string): string {
+    installCleanupHandlers();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    registerScratchDir(dir);
+    return dir;
+}
+
+export function removeScratchDir(dir: string): void {
+    unmountRegistered(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+    scratchDirs.delete(dir);
 }
 
 export function registerMount(mountPoint: string): void {
@@ -100,8 +127,7 @@ function namespacePids(name: string): number[] {
 /**
  * Kills the processes in the given namespaces, then deletes the namespaces. A namespace whose
  * processes live on would survive `ip netns del` (charon and its UDP sockets included), so the
- * processes go first. Also used by the tool tests (pvt-) and the Libreswan lab (pvk-), which keep
- * registries of their own.
+ * processes go first.
  */
 export function removeNamespaces(names: readonly string[]): void {
     for (let round = 0; round < 3; round++) {
@@ -156,12 +182,34 @@ export function teardownNamespaces(names: readonly string[]): void {
     for (const name of names) namespaces.delete(name);
 }
 
-/** Every `pvl-` namespace on the machine, including those of other or crashed lab runs. */
-export function listLabNamespaces(): string[] {
+function allNamespaces(): string[] {
     return tryExec(["ip", "netns", "list"])
         .split("\n")
         .map((l) => l.split(" ")[0])
-        .filter((n) => n.startsWith(LAB_NAMESPACE_PREFIX));
+        .filter(Boolean);
+}
+
+/** Every `pvl-` namespace on the machine, including those of other or crashed lab runs. */
+export function listLabNamespaces(): string[] {
+    return allNamespaces().filter((n) => n.startsWith(LAB_NAMESPACE_PREFIX));
+}
+
+/** This process's own `<prefix><pid>-` namespaces still present (tests assert none is left). */
+export function listOwnNamespaces(prefix: string): string[] {
+    return allNamespaces().filter((n) => n.startsWith(`${prefix}${process.pid}-`));
+}
+
+/**
+ * Deletes `<prefix><pid>-...` namespaces whose process no longer exists (killed before its
+ * cleanup ran), with whatever still runs in them. Namespaces of live runs are kept.
+ */
+export function sweepDeadRunNamespaces(prefix: string): string[] {
+    const stale = allNamespaces().filter((n) => {
+        const m = /^[a-z]+-(\d+)-/.exec(n.startsWith(prefix) ? n : "");
+        return m !== null && Number(m[1]) !== process.pid && !alive(Number(m[1]));
+    });
+    removeNamespaces(stale);
+    return stale;
 }
 
 /**

@@ -2,7 +2,7 @@
  * Running commands for the lab: every command has a time bound, every long-running process is
  * registered with the cleanup registry the moment it is spawned, so nothing outlives the lab.
  */
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import { registerProcess, unregisterProcess } from "./cleanup";
 
 export interface RunResult {
@@ -15,11 +15,12 @@ export interface RunResult {
 }
 
 export interface RunOptions {
-    /** Hard time bound; the process group is killed after it. Default 15 s. */
+    /** Hard time bound; the process group is killed after it. Default 15 s (30 s for `runSyncResult`). */
     readonly timeoutMs?: number;
     /** Written to stdin, then stdin is closed. */
     readonly input?: string;
     readonly env?: NodeJS.ProcessEnv;
+    readonly cwd?: string;
 }
 
 /** The command line of a result, for error messages and experiment reports. */
@@ -83,14 +84,35 @@ export async function runOk(argv: readonly string[], options: RunOptions = {}): 
     return result.stdout;
 }
 
-/** Synchronous variant for setup steps and exit handlers; throws on a non-zero exit. */
-export function runSync(argv: readonly string[], options: { timeoutMs?: number; input?: string } = {}): string {
-    return execFileSync(argv[0], argv.slice(1), {
-        timeout: options.timeoutMs ?? 10_000,
+/**
+ * The synchronous runner (setup steps, exit handlers, the tool tests' sequential steps): runs to
+ * completion, KILLed after `timeoutMs` (default 30 s); never throws for the command's own failure.
+ */
+export function runSyncResult(argv: readonly string[], options: RunOptions = {}): RunResult {
+    const r = spawnSync(argv[0], argv.slice(1), {
         input: options.input ?? "",
+        timeout: options.timeoutMs ?? 30_000,
+        killSignal: "SIGKILL",
         encoding: "utf8",
-        stdio: ["pipe", "pipe", "pipe"],
+        env: options.env ?? process.env,
+        cwd: options.cwd,
+        maxBuffer: 64 * 1024 * 1024,
     });
+    const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT";
+    const extra = r.error ? `\n[${r.error.message}]` : "";
+    return { code: r.status, signal: r.signal, stdout: r.stdout ?? "", stderr: (r.stderr ?? "") + extra, timedOut };
+}
+
+/** `runSyncResult` that throws a CommandError unless the exit code is 0; returns stdout. */
+export function runSync(argv: readonly string[], options: RunOptions = {}): string {
+    const r = runSyncResult(argv, options);
+    if (r.code !== 0) throw new CommandError(argv, r);
+    return r.stdout;
+}
+
+/** A command and everything it printed, for assertion messages. */
+export function describeRun(argv: readonly string[], r: RunResult): string {
+    return `${argv.join(" ")} -> exit ${r.code}${r.timedOut ? " (timed out)" : ""}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 }
 
 /** Signals a child's whole process group (it was spawned detached, so it leads one). */

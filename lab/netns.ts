@@ -3,7 +3,7 @@
  * Links are created directly inside lab namespaces (`ip -n NS link add ... peer ... netns OTHER`),
  * so no interface ever exists in the root namespace, not even for a moment.
  */
-import { registerNamespace, LAB_NAMESPACE_PREFIX } from "./cleanup";
+import { registerNamespace } from "./cleanup";
 import { runSync } from "./exec";
 
 /** argv that runs a command in a namespace (network only; the host's mounts). */
@@ -27,8 +27,7 @@ export function sysctlIn(ns: string, key: string, value: string | number): void 
  * directly") would be cached by an instance and silently bypass the endpoint afterwards.
  */
 export function createNamespace(name: string, options: { forwarding?: boolean } = {}): void {
-    if (!name.startsWith(LAB_NAMESPACE_PREFIX)) throw new Error(`namespace ${name} must start with ${LAB_NAMESPACE_PREFIX}`);
-    registerNamespace(name);
+    registerNamespace(name); // refuses a name without a lab prefix
     runSync(["ip", "netns", "add", name]);
     ipIn(name, ["link", "set", "lo", "up"]);
     for (const scope of ["all", "default"]) {

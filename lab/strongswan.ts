@@ -55,10 +55,16 @@ export function swanctl(node: LabNode, args: readonly string[], timeoutMs = 20_0
     return runInNode(node, ["swanctl", ...args], { timeoutMs });
 }
 
+export interface CharonOptions {
+    /** Installed plugins kept from loading (an endpoint missing a package). */
+    readonly withoutPlugins?: readonly string[];
+}
+
 /** Starts charon in the node (which must have private mounts) and waits for its vici socket. */
-export async function startCharon(node: LabNode): Promise<Charon> {
+export async function startCharon(node: LabNode, options: CharonOptions = {}): Promise<Charon> {
     const logPath = path.join(node.dir, "charon.log");
-    await writeNodeFile(node, "/etc/strongswan.conf", labStrongswanConf(logPath));
+    const disabled = (options.withoutPlugins ?? []).map((p) => `        ${p} {\n            load = no\n        }\n`).join("");
+    await writeNodeFile(node, "/etc/strongswan.conf", labStrongswanConf(logPath).replace("        kernel-libipsec {", `${disabled}        kernel-libipsec {`));
     const proc = spawnLongRunning(inNode(node, [CHARON_BINARY]));
     await waitFor(
         `charon in ${node.name}`,

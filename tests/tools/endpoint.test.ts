@@ -14,10 +14,9 @@ import { expect } from "chai";
 import type { PartnerModel, RenderedFile, StackModel } from "../../core/model";
 import { endpointPaths, removeCommand, renderApplyScript, swanctlChildName } from "../../core/render";
 import { BOOT_SCRIPT, REMOVE_SCRIPT } from "../../core/render/paths";
-import {
-    CHARON, chainRules, classicTcpRaw, describeRun, DEV, modelOf, normalizeSave, parseListConns, repoStackConfig, renderPartner,
-    requireRoot, requireTool, TEST_PSK, TestNode, withPartner, type RenderedPartner, type RunResult,
-} from "./tools";
+import { runInNodeSync, runInNodeOkSync, readNodeFileSync, existsInNodeSync, destroyNode, type LabNode } from "../../lab/node";
+import { startCharon, stopCharon, type Charon } from "../../lab/strongswan";
+import { chainRules, CHARON, classicTcpRaw, describeRun, DEV, modelOf, normalizeSave, parseListConns, type RenderedPartner, renderPartner, repoStackConfig, requireRoot, requireTool, type RunResult, startTestNode, TEST_PSK, withPartner } from "./tools";
 
 const FOREIGN_POST = "-A POSTROUTING -o eth9 -j MASQUERADE";
 
@@ -30,11 +29,11 @@ function nodeOptions() {
     };
 }
 
-function apply(node: TestNode, script: string): RunResult {
-    return node.run(["bash", "-s"], { input: script, timeoutMs: 120_000 });
+function apply(node: LabNode, script: string): RunResult {
+    return runInNodeSync(node, ["bash", "-s"], { input: script, timeoutMs: 120_000 });
 }
 
-function applyOk(node: TestNode, r: RenderedPartner): RunResult {
+function applyOk(node: LabNode, r: RenderedPartner): RunResult {
     const result = apply(node, r.apply);
     expect(result.code, describeRun(["bash", "-s", "<apply"], result)).to.equal(0);
     expect(result.stderr).to.include(`bigcorp: applied generation ${r.generation}`);
@@ -54,24 +53,23 @@ const WATCHED = (partner: string): string[] => {
     return [p.swanctlConf, p.swanctlSecrets, p.natRules, p.nginxConf, BOOT_SCRIPT, REMOVE_SCRIPT];
 };
 
-function snapshot(node: TestNode): Snapshot {
+function snapshot(node: LabNode): Snapshot {
     const files: Record<string, string> = {};
     for (const f of WATCHED("bigcorp")) {
-        const r = node.run(["sh", "-c", 'stat -c "%a %U:%G" "$1" && sha256sum <"$1"', "sh", f]);
+        const r = runInNodeSync(node, ["sh", "-c", 'stat -c "%a %U:%G" "$1" && sha256sum <"$1"', "sh", f]);
         files[f] = r.code === 0 ? r.stdout.replace(/\s+-?\s*$/, "").replace(/\n/g, " ") : "absent";
     }
-    const gen = node.run(["cat", "/etc/partner-vpn/bigcorp/generation"]);
+    const gen = runInNodeSync(node, ["cat", "/etc/partner-vpn/bigcorp/generation"]);
     return {
-        nat: normalizeSave(node.runOk(["iptables-save", "-t", "nat"])),
-        conns: node.runOk(["swanctl", "--list-conns"]),
+        nat: normalizeSave(runInNodeOkSync(node, ["iptables-save", "-t", "nat"])),
+        conns: runInNodeOkSync(node, ["swanctl", "--list-conns"]),
         files,
         generation: gen.code === 0 ? gen.stdout.trim() : "absent",
     };
 }
 
-function listening(node: TestNode): string[] {
-    return node
-        .runOk(["ss", "-Hltn"])
+function listening(node: LabNode): string[] {
+    return runInNodeOkSync(node, ["ss", "-Hltn"])
         .split("\n")
         .map((l) => l.trim().split(/\s+/)[3])
         .filter(Boolean)
@@ -92,33 +90,33 @@ function withSwanctlValue(r: RenderedPartner, key: string, value: string): strin
     return applyWith(r, (f) => (f.path === endpointPaths("bigcorp").swanctlConf ? { ...f, content: f.content.replace(pattern, `$1${value}`) } : f));
 }
 
-function assertInstalled(node: TestNode, r: RenderedPartner): void {
+function assertInstalled(node: LabNode, r: RenderedPartner): void {
     for (const f of r.files) {
-        const stat = node.runOk(["stat", "-c", "%a %U %G", f.path]).trim();
+        const stat = runInNodeOkSync(node, ["stat", "-c", "%a %U %G", f.path]).trim();
         expect(stat, f.path).to.equal(`${f.mode.replace(/^0/, "")} root root`);
-        expect(node.readFile(f.path), f.path).to.equal(f.content);
+        expect(readNodeFileSync(node, f.path), f.path).to.equal(f.content);
     }
     const secrets = endpointPaths("bigcorp").swanctlSecrets;
-    expect(node.runOk(["stat", "-c", "%a %U", secrets]).trim()).to.equal("600 root");
-    expect(node.readFile("/etc/partner-vpn/bigcorp/generation").trim()).to.equal(r.generation);
+    expect(runInNodeOkSync(node, ["stat", "-c", "%a %U", secrets]).trim()).to.equal("600 root");
+    expect(readNodeFileSync(node, "/etc/partner-vpn/bigcorp/generation").trim()).to.equal(r.generation);
 }
 
-function assertJumpsOnce(node: TestNode): void {
-    const save = normalizeSave(node.runOk(["iptables-save", "-t", "nat"]));
+function assertJumpsOnce(node: LabNode): void {
+    const save = normalizeSave(runInNodeOkSync(node, ["iptables-save", "-t", "nat"]));
     expect(chainRules(save, "POSTROUTING")).to.deep.equal(["-A POSTROUTING -j PVPN-bigcorp-POST", FOREIGN_POST]);
     expect(chainRules(save, "PREROUTING")).to.deep.equal(["-A PREROUTING -j PVPN-bigcorp-PRE"]);
 }
 
-function assertNatMatches(node: TestNode, r: RenderedPartner): void {
-    const save = normalizeSave(node.runOk(["iptables-save", "-t", "nat"]));
+function assertNatMatches(node: LabNode, r: RenderedPartner): void {
+    const save = normalizeSave(runInNodeOkSync(node, ["iptables-save", "-t", "nat"]));
     const payload = r.file("/nat.rules").content.split("\n");
     for (const chain of ["PVPN-bigcorp-PRE", "PVPN-bigcorp-POST"]) {
         expect(chainRules(save, chain), chain).to.deep.equal(payload.filter((l) => l.startsWith(`-A ${chain} `)));
     }
 }
 
-function childNames(node: TestNode): string[] {
-    const conns = parseListConns(node.runOk(["swanctl", "--list-conns"]));
+function childNames(node: LabNode): string[] {
+    const conns = parseListConns(runInNodeOkSync(node, ["swanctl", "--list-conns"]));
     expect(conns.map((c) => c.name)).to.deep.equal(["pvpn-bigcorp"]);
     return conns[0].children.map((c) => c.name).sort();
 }
@@ -144,7 +142,8 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
     });
 
     describe("vpc-routing (dev stack)", () => {
-        let node: TestNode | undefined;
+        let node: LabNode | undefined;
+        let charon: Charon | undefined;
         let model!: StackModel;
         let base!: RenderedPartner;
         let moreHosts!: RenderedPartner;
@@ -155,37 +154,37 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
             model = modelOf(repoStackConfig(DEV));
             base = renderPartner(model);
             moreHosts = renderPartner(model, withPartner(base.partner, { remoteHosts: [...base.partner.remoteHosts, "110.220.10.200/32"] }));
-            node = await TestNode.start("ep-dev", nodeOptions());
-            await node.startCharon();
-            node.runOk(["iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "eth9", "-j", "MASQUERADE"]);
+            node = await startTestNode("ep-dev", nodeOptions());
+            charon = await startCharon(node);
+            runInNodeOkSync(node, ["iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "eth9", "-j", "MASQUERADE"]);
         });
 
         after(async () => {
-            await node?.stopCharon();
-            node?.destroy();
+            if (charon) await stopCharon(charon);
+            if (node) destroyNode(node);
         });
 
         it("starts from an empty endpoint (private folders, nothing of the host's)", () => {
-            const n = node as TestNode;
-            expect(n.runOk(["ls", "-A", "/etc/partner-vpn", "/usr/local/sbin", "/etc/swanctl/conf.d"]).replace(/^\/.*:$/gm, "").trim()).to.equal("");
-            expect(n.runOk(["swanctl", "--list-conns"]).trim()).to.equal("");
+            const n = node as LabNode;
+            expect(runInNodeOkSync(n, ["ls", "-A", "/etc/partner-vpn", "/usr/local/sbin", "/etc/swanctl/conf.d"]).replace(/^\/.*:$/gm, "").trim()).to.equal("");
+            expect(runInNodeOkSync(n, ["swanctl", "--list-conns"]).trim()).to.equal("");
         });
 
         it("a failing FIRST apply (bad proposal) leaves nothing installed or loaded", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             const r = apply(n, withSwanctlValue(base, "esp_proposals", "aes256-bogus-modp2048"));
             expect(r.code).not.to.equal(0);
             expect(r.stderr).to.include("bigcorp: strongSwan rejected the new config; nothing was installed before, and what this apply installed was removed");
             const paths = endpointPaths("bigcorp");
             for (const f of [paths.swanctlConf, paths.swanctlSecrets, paths.natRules, `${paths.stateDir}/generation`, `${paths.stateDir}/previous`]) {
-                expect(n.exists(f), f).to.equal(false);
+                expect(existsInNodeSync(n, f), f).to.equal(false);
             }
-            expect(n.runOk(["swanctl", "--list-conns"]).trim()).to.equal("");
-            expect(normalizeSave(n.runOk(["iptables-save", "-t", "nat"]))).not.to.include("PVPN-");
+            expect(runInNodeOkSync(n, ["swanctl", "--list-conns"]).trim()).to.equal("");
+            expect(normalizeSave(runInNodeOkSync(n, ["iptables-save", "-t", "nat"]))).not.to.include("PVPN-");
         });
 
         it("first apply installs every file with its mode, root-owned, the secrets 0600", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             const r = applyOk(n, base);
             assertInstalled(n, base);
             // No partner gateway here: after the bounded wait each child is reported, and the apply still succeeds.
@@ -194,22 +193,22 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
         });
 
         it("loads the connection with one child per host into charon", () => {
-            expect(childNames(node as TestNode)).to.deep.equal(expectedChildren(base.partner));
+            expect(childNames(node as LabNode)).to.deep.equal(expectedChildren(base.partner));
         });
 
         it("installs the NAT chains and jumps once, keeping the foreign rule", () => {
-            assertNatMatches(node as TestNode, base);
-            assertJumpsOnce(node as TestNode);
+            assertNatMatches(node as LabNode, base);
+            assertJumpsOnce(node as LabNode);
         });
 
         it("leaves no stage folder or backup behind", () => {
-            const n = node as TestNode;
-            expect(n.run(["sh", "-c", "ls -d /run/partner-vpn-stage.* 2>/dev/null"]).stdout.trim()).to.equal("");
-            expect(n.exists("/etc/partner-vpn/bigcorp/previous")).to.equal(false);
+            const n = node as LabNode;
+            expect(runInNodeSync(n, ["sh", "-c", "ls -d /run/partner-vpn-stage.* 2>/dev/null"]).stdout.trim()).to.equal("");
+            expect(existsInNodeSync(n, "/etc/partner-vpn/bigcorp/previous")).to.equal(false);
         });
 
         it("a second run prints 'unchanged' and leaves files, iptables-save and charon identical", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             const before = snapshot(n);
             const r = apply(n, base.apply);
             expect(r.code, describeRun(["bash", "-s"], r)).to.equal(0);
@@ -218,9 +217,9 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
         });
 
         it("re-asserts a lost jump on an unchanged run (a hand-edited ruleset)", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             const before = snapshot(n);
-            n.runOk(["iptables", "-t", "nat", "-D", "POSTROUTING", "-j", "PVPN-bigcorp-POST"]);
+            runInNodeOkSync(n, ["iptables", "-t", "nat", "-D", "POSTROUTING", "-j", "PVPN-bigcorp-POST"]);
             const r = apply(n, base.apply);
             expect(r.code, describeRun(["bash", "-s"], r)).to.equal(0);
             expect(r.stderr).to.include("unchanged");
@@ -228,11 +227,11 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
         });
 
         it("an unchanged run reloads the connections a restarted charon lost", async () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             const before = snapshot(n);
-            await n.stopCharon();
-            await n.startCharon();
-            expect(n.runOk(["swanctl", "--list-conns"]).trim()).to.equal("");
+            if (charon) await stopCharon(charon);
+            charon = await startCharon(n);
+            expect(runInNodeOkSync(n, ["swanctl", "--list-conns"]).trim()).to.equal("");
             const r = apply(n, base.apply);
             expect(r.code, describeRun(["bash", "-s"], r)).to.equal(0);
             expect(r.stderr).to.include("unchanged");
@@ -240,7 +239,7 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
         });
 
         it("applies an added host: a new child, the others untouched, the new SNAT rule", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             applyOk(n, moreHosts);
             assertInstalled(n, moreHosts);
             expect(childNames(n)).to.deep.equal(expectedChildren(moreHosts.partner));
@@ -250,7 +249,7 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
         });
 
         it("a bad proposal FAILS with a clear message and rolls back files, NAT and connections", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             const before = afterChange ?? snapshot(n);
             // Also drops a host, so that NAT and children would differ if the rollback missed anything.
             const oneHost = renderPartner(model, withPartner(base.partner, { remoteHosts: [base.partner.remoteHosts[0]] }));
@@ -260,12 +259,12 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
             expect(r.stderr).to.include("bigcorp: strongSwan rejected the new config; the previous config was restored and keeps serving");
             expect(snapshot(n)).to.deep.equal(before);
             // The backup (it holds a copy of the previous secrets file) is not left behind.
-            expect(n.exists("/etc/partner-vpn/bigcorp/previous")).to.equal(false);
+            expect(existsInNodeSync(n, "/etc/partner-vpn/bigcorp/previous")).to.equal(false);
             expect(childNames(n)).to.deep.equal(expectedChildren(moreHosts.partner));
         });
 
         it("a NAT payload that cannot be applied FAILS and rolls back (iptables-restore --test let it through)", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             const before = snapshot(n);
             const script = applyWith(moreHosts, (f) =>
                 f.path.endsWith("/nat.rules") ? { ...f, content: f.content.replace("COMMIT", "-A PVPN-bigcorp-POST -j PVPN-MISSING\nCOMMIT") } : f,
@@ -277,7 +276,7 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
         });
 
         it("a swanctl file with a syntax error is refused before anything changes (no connection unloaded)", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             const before = snapshot(n);
             const script = applyWith(moreHosts, (f) =>
                 f.path.endsWith("/partner-vpn-bigcorp.conf") ? { ...f, content: f.content.replace("        encap = yes\n", "        encap = yes\n        this is not a setting\n") } : f,
@@ -289,7 +288,7 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
         });
 
         it("a secrets file with a syntax error is refused without quoting the key", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             const before = snapshot(n);
             const script = applyWith(moreHosts, (f) => (f.secret ? { ...f, content: f.content.replace("secrets {", `secrets {\n    stray ${TEST_PSK}`) } : f));
             const r = apply(n, script);
@@ -301,50 +300,50 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
         });
 
         it("the boot helper restores NAT and IPsec config after a reboot (rules flushed, charon restarted)", async () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             const before = snapshot(n);
-            n.runOk(["sh", "-c", "iptables -t nat -F && iptables -t nat -X && iptables -t nat -A POSTROUTING -o eth9 -j MASQUERADE"]);
-            await n.stopCharon();
-            await n.startCharon();
-            expect(n.runOk(["swanctl", "--list-conns"]).trim()).to.equal("");
-            const r = n.run([BOOT_SCRIPT]);
+            runInNodeOkSync(n, ["sh", "-c", "iptables -t nat -F && iptables -t nat -X && iptables -t nat -A POSTROUTING -o eth9 -j MASQUERADE"]);
+            if (charon) await stopCharon(charon);
+            charon = await startCharon(n);
+            expect(runInNodeOkSync(n, ["swanctl", "--list-conns"]).trim()).to.equal("");
+            const r = runInNodeSync(n, [BOOT_SCRIPT]);
             expect(r.code, describeRun([BOOT_SCRIPT], r)).to.equal(0);
             expect(r.stderr).to.include("bigcorp: NAT rules restored");
             expect(snapshot(n)).to.deep.equal(before);
         });
 
         it("the remove helper with a stale generation removes nothing", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             const before = snapshot(n);
-            const r = n.run(["sh", "-c", removeCommand(rootModel(model), "bigcorp", base.generation)]);
+            const r = runInNodeSync(n, ["sh", "-c", removeCommand(rootModel(model), "bigcorp", base.generation)]);
             expect(r.code, describeRun(["remove"], r)).to.equal(0);
             expect(r.stderr).to.include(`generation ${moreHosts.generation} is applied, not ${base.generation}; nothing removed`);
             expect(snapshot(n)).to.deep.equal(before);
         });
 
         it("the remove helper with the current generation removes the config, NAT and connection", () => {
-            const n = node as TestNode;
-            const r = n.run(["sh", "-c", removeCommand(rootModel(model), "bigcorp", moreHosts.generation)]);
+            const n = node as LabNode;
+            const r = runInNodeSync(n, ["sh", "-c", removeCommand(rootModel(model), "bigcorp", moreHosts.generation)]);
             expect(r.code, describeRun(["remove"], r)).to.equal(0);
             expect(r.stderr).to.include("bigcorp: removed");
             const paths = endpointPaths("bigcorp");
-            for (const f of [paths.swanctlConf, paths.swanctlSecrets, paths.stateDir]) expect(n.exists(f), f).to.equal(false);
-            expect(n.runOk(["swanctl", "--list-conns"]).trim()).to.equal("");
-            const save = normalizeSave(n.runOk(["iptables-save", "-t", "nat"]));
+            for (const f of [paths.swanctlConf, paths.swanctlSecrets, paths.stateDir]) expect(existsInNodeSync(n, f), f).to.equal(false);
+            expect(runInNodeOkSync(n, ["swanctl", "--list-conns"]).trim()).to.equal("");
+            const save = normalizeSave(runInNodeOkSync(n, ["iptables-save", "-t", "nat"]));
             expect(save).not.to.include("PVPN-");
             expect(chainRules(save, "POSTROUTING")).to.deep.equal([FOREIGN_POST]);
         });
 
         it("the remove command says so when nothing was ever installed", () => {
-            const n = node as TestNode;
-            n.runOk(["rm", "-f", REMOVE_SCRIPT]);
-            const r = n.run(["sh", "-c", removeCommand(rootModel(model), "bigcorp", moreHosts.generation)]);
+            const n = node as LabNode;
+            runInNodeOkSync(n, ["rm", "-f", REMOVE_SCRIPT]);
+            const r = runInNodeSync(n, ["sh", "-c", removeCommand(rootModel(model), "bigcorp", moreHosts.generation)]);
             expect(r.code).to.equal(0);
             expect(r.stdout).to.include("partner-vpn: nothing installed");
         });
 
         it("applies again from scratch after the removal", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             applyOk(n, base);
             assertInstalled(n, base);
             expect(childNames(n)).to.deep.equal(expectedChildren(base.partner));
@@ -353,7 +352,8 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
     });
 
     describe("classic-proxy with an http and a tcp proxy", () => {
-        let node: TestNode | undefined;
+        let node: LabNode | undefined;
+        let charon: Charon | undefined;
         let model!: StackModel;
         let base!: RenderedPartner;
         let moved!: RenderedPartner;
@@ -363,39 +363,39 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
             model = modelOf(classicTcpRaw());
             base = renderPartner(model);
             moved = renderPartner(model, withPartner(base.partner, { proxies: base.partner.proxies.map((p) => (p.protocol === "http" ? { ...p, listenPort: 8090 } : p)) }));
-            node = await TestNode.start("ep-classic", nodeOptions());
-            await node.startCharon();
-            node.runOk(["iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "eth9", "-j", "MASQUERADE"]);
+            node = await startTestNode("ep-classic", nodeOptions());
+            charon = await startCharon(node);
+            runInNodeOkSync(node, ["iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "eth9", "-j", "MASQUERADE"]);
         });
 
         after(async () => {
-            await node?.stopCharon();
-            node?.destroy();
+            if (charon) await stopCharon(charon);
+            if (node) destroyNode(node);
         });
 
         it("applies even when one of swanctl's empty credential folders is missing", () => {
-            const n = node as TestNode;
-            n.runOk(["rmdir", "/etc/swanctl/pkcs12"]);
+            const n = node as LabNode;
+            runInNodeOkSync(n, ["rmdir", "/etc/swanctl/pkcs12"]);
             applyOk(n, base);
             assertInstalled(n, base);
         });
 
         it("starts nginx on the private IP with both proxies, and loads the connection", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             expect(listening(n)).to.deep.equal(["172.16.0.5:15432", "172.16.0.5:8080"]);
             expect(childNames(n)).to.deep.equal(expectedChildren(base.partner));
             assertNatMatches(n, base);
             assertJumpsOnce(n);
-            expect(chainRules(normalizeSave(n.runOk(["iptables-save", "-t", "nat"])), "PVPN-bigcorp-POST").join("\n")).to.include("pvpn bigcorp return");
+            expect(chainRules(normalizeSave(runInNodeOkSync(n, ["iptables-save", "-t", "nat"])), "PVPN-bigcorp-POST").join("\n")).to.include("pvpn bigcorp return");
         });
 
         it("does not leave the partner-vpn lock held by the nginx it started", () => {
-            const r = (node as TestNode).run(["flock", "-n", "/run/partner-vpn.lock", "true"]);
+            const r = runInNodeSync((node as LabNode), ["flock", "-n", "/run/partner-vpn.lock", "true"]);
             expect(r.code, "the lock is free once the apply has finished").to.equal(0);
         });
 
         it("a second run prints 'unchanged' and leaves everything identical", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             const before = snapshot(n);
             const r = apply(n, base.apply);
             expect(r.code, describeRun(["bash", "-s"], r)).to.equal(0);
@@ -405,7 +405,7 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
         });
 
         it("a broken nginx config is refused before anything changes", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             const before = snapshot(n);
             const script = applyWith(base, (f) => (f.path === "/etc/nginx/nginx.conf" ? { ...f, content: f.content.replace("stream {", "stream {\n    bogus_directive on;") } : f));
             const r = apply(n, script);
@@ -415,19 +415,19 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
         });
 
         it("reloads nginx when a proxy moves to another port", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             applyOk(n, moved);
             let ports: string[] = [];
             for (let i = 0; i < 50; i++) {
                 ports = listening(n);
                 if (ports.includes("172.16.0.5:8090") && !ports.includes("172.16.0.5:8080")) break;
-                n.run(["sleep", "0.1"]);
+                runInNodeSync(n, ["sleep", "0.1"]);
             }
             expect(ports).to.deep.equal(["172.16.0.5:15432", "172.16.0.5:8090"]);
         });
 
         it("a bad proposal FAILS and rolls back, nginx config included", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             const before = snapshot(n);
             // Same hosts as before: only swanctl's confirmation tells the rejected load from the old conn.
             const r = apply(n, withSwanctlValue(base, "proposals", "aes256-sha256-modp9999"));
@@ -439,9 +439,9 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
         });
 
         it("the remove helper with a stale generation removes nothing", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             const before = snapshot(n);
-            const r = n.run([REMOVE_SCRIPT, "bigcorp", base.generation]);
+            const r = runInNodeSync(n, [REMOVE_SCRIPT, "bigcorp", base.generation]);
             expect(r.code, describeRun([REMOVE_SCRIPT], r)).to.equal(0);
             expect(r.stderr).to.include("nothing removed");
             expect(snapshot(n)).to.deep.equal(before);
@@ -449,18 +449,18 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
         });
 
         it("the remove helper with the current generation removes everything and stops the proxy", () => {
-            const n = node as TestNode;
-            const r = n.run(["sh", "-c", removeCommand(rootModel(model), "bigcorp", moved.generation)]);
+            const n = node as LabNode;
+            const r = runInNodeSync(n, ["sh", "-c", removeCommand(rootModel(model), "bigcorp", moved.generation)]);
             expect(r.code, describeRun(["remove"], r)).to.equal(0);
             const paths = endpointPaths("bigcorp");
-            for (const f of [paths.swanctlConf, paths.swanctlSecrets, paths.stateDir]) expect(n.exists(f), f).to.equal(false);
-            expect(n.runOk(["swanctl", "--list-conns"]).trim()).to.equal("");
-            expect(normalizeSave(n.runOk(["iptables-save", "-t", "nat"]))).not.to.include("PVPN-");
+            for (const f of [paths.swanctlConf, paths.swanctlSecrets, paths.stateDir]) expect(existsInNodeSync(n, f), f).to.equal(false);
+            expect(runInNodeOkSync(n, ["swanctl", "--list-conns"]).trim()).to.equal("");
+            expect(normalizeSave(runInNodeOkSync(n, ["iptables-save", "-t", "nat"]))).not.to.include("PVPN-");
             let ports: string[] = [];
             for (let i = 0; i < 50; i++) {
                 ports = listening(n);
                 if (ports.length === 0) break;
-                n.run(["sleep", "0.1"]);
+                runInNodeSync(n, ["sleep", "0.1"]);
             }
             expect(ports).to.deep.equal([]);
         });

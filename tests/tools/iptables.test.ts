@@ -8,10 +8,9 @@
 import { expect } from "chai";
 import * as path from "path";
 import { renderNatRules } from "../../core/render";
-import {
-    chainRules, describeRun, normalizeSave, REPO_ROOT, renderPartner, requireRoot, requireTool, stackVariants, TestNode, withPartner,
-    type RenderedPartner,
-} from "./tools";
+import type { RunResult } from "../../lab/exec";
+import { destroyNode, runInNodeSync, runInNodeOkSync, writeNodeFileSync, type LabNode } from "../../lab/node";
+import { chainRules, describeRun, normalizeSave, type RenderedPartner, renderPartner, REPO_ROOT, requireRoot, requireTool, stackVariants, startTestNode, withPartner } from "./tools";
 
 const LIB = path.join(REPO_ROOT, "scripts", "endpoint", "lib.sh");
 const PAYLOAD = "/run/pvt/nat.rules";
@@ -24,12 +23,12 @@ const FOREIGN = [
 const FOREIGN_POST = "-A POSTROUTING -o eth9 -j MASQUERADE";
 const FOREIGN_PRE = "-A PREROUTING -p tcp -m tcp --dport 2222 -j REDIRECT --to-ports 22";
 
-function lib(node: TestNode, call: string): ReturnType<TestNode["run"]> {
-    return node.run(["bash", "-c", `source "$1"; ${call}`, "bash", LIB]);
+function lib(node: LabNode, call: string): RunResult {
+    return runInNodeSync(node, ["bash", "-c", `source "$1"; ${call}`, "bash", LIB]);
 }
 
-function save(node: TestNode): string {
-    return normalizeSave(node.runOk(["iptables-save", "-t", "nat"]));
+function save(node: LabNode): string {
+    return normalizeSave(runInNodeOkSync(node, ["iptables-save", "-t", "nat"]));
 }
 
 describe("tools: iptables applies the rendered NAT payloads", function () {
@@ -42,7 +41,7 @@ describe("tools: iptables applies the rendered NAT payloads", function () {
 
     for (const variant of stackVariants()) {
         describe(variant.name, () => {
-            let node: TestNode | undefined;
+            let node: LabNode | undefined;
             let rendered!: RenderedPartner;
             let payload = "";
             const expectedRules = (chain: string) => payload.split("\n").filter((l) => l.startsWith(`-A ${chain} `));
@@ -51,15 +50,15 @@ describe("tools: iptables applies the rendered NAT payloads", function () {
                 requireRoot(this);
                 rendered = renderPartner(variant.model);
                 payload = rendered.file("/nat.rules").content;
-                node = await TestNode.start(`nat-${variant.name}`);
-                for (const rule of FOREIGN) node.runOk(["iptables", ...rule]);
-                node.writeFile(PAYLOAD, payload);
+                node = await startTestNode(`nat-${variant.name}`);
+                for (const rule of FOREIGN) runInNodeOkSync(node, ["iptables", ...rule]);
+                writeNodeFileSync(node, PAYLOAD, payload);
             });
 
-            after(() => node?.destroy());
+            after(() => node && destroyNode(node));
 
             it("restores the payload and the jumps (pvpn_restore_nat)", () => {
-                const n = node as TestNode;
+                const n = node as LabNode;
                 const r = lib(n, `pvpn_restore_nat bigcorp ${PAYLOAD}`);
                 expect(r.code, describeRun(["pvpn_restore_nat"], r)).to.equal(0);
                 const s = save(n);
@@ -69,13 +68,13 @@ describe("tools: iptables applies the rendered NAT payloads", function () {
             });
 
             it("jumps into the partner's chains exactly once, ahead of the foreign rules, which survive", () => {
-                const s = save(node as TestNode);
+                const s = save(node as LabNode);
                 expect(chainRules(s, "POSTROUTING")).to.deep.equal(["-A POSTROUTING -j PVPN-bigcorp-POST", FOREIGN_POST]);
                 expect(chainRules(s, "PREROUTING")).to.deep.equal(["-A PREROUTING -j PVPN-bigcorp-PRE", FOREIGN_PRE]);
             });
 
             it("is idempotent: applying again leaves an identical ruleset", () => {
-                const n = node as TestNode;
+                const n = node as LabNode;
                 const before = save(n);
                 for (let i = 0; i < 2; i++) {
                     const r = lib(n, `pvpn_restore_nat bigcorp ${PAYLOAD}`);
@@ -85,13 +84,13 @@ describe("tools: iptables applies the rendered NAT payloads", function () {
             });
 
             it("replaces only the partner's rules when the payload changes (a host removed)", () => {
-                const n = node as TestNode;
+                const n = node as LabNode;
                 const fewer = withPartner(rendered.partner, {
                     remoteHosts: rendered.partner.remoteHosts.slice(1),
                     inbound: rendered.partner.inbound.filter((m) => m.from.every((f) => rendered.partner.remoteHosts.slice(1).includes(f))),
                 });
                 const next = renderNatRules(variant.model, fewer, { natIp: "192.0.2.23", tunnelIp: "198.51.100.1" });
-                n.writeFile("/run/pvt/nat-next.rules", next);
+                writeNodeFileSync(n, "/run/pvt/nat-next.rules", next);
                 const r = lib(n, "pvpn_restore_nat bigcorp /run/pvt/nat-next.rules");
                 expect(r.code, describeRun(["pvpn_restore_nat"], r)).to.equal(0);
                 const s = save(n);
@@ -105,7 +104,7 @@ describe("tools: iptables applies the rendered NAT payloads", function () {
             });
 
             it("removes the chains and jumps, and nothing else (pvpn_remove_nat)", () => {
-                const n = node as TestNode;
+                const n = node as LabNode;
                 const r = lib(n, "pvpn_remove_nat bigcorp");
                 expect(r.code, describeRun(["pvpn_remove_nat"], r)).to.equal(0);
                 const s = save(n);
@@ -119,31 +118,31 @@ describe("tools: iptables applies the rendered NAT payloads", function () {
     }
 
     describe("negative controls (the restore really ran)", () => {
-        let node: TestNode | undefined;
+        let node: LabNode | undefined;
         const missingChain = ["*nat", ":PVPN-bigcorp-POST - [0:0]", "-F PVPN-bigcorp-POST", "-A PVPN-bigcorp-POST -j PVPN-NOPE", "COMMIT", ""].join("\n");
         const badAddress = ["*nat", ":PVPN-bigcorp-POST - [0:0]", "-A PVPN-bigcorp-POST -s 300.1.1.1/32 -j SNAT --to-source 192.0.2.23", "COMMIT", ""].join("\n");
 
         before(async function () {
             requireRoot(this);
-            node = await TestNode.start("nat-negative");
-            for (const rule of FOREIGN) node.runOk(["iptables", ...rule]);
-            node.writeFile("/run/pvt/missing.rules", missingChain);
-            node.writeFile("/run/pvt/bad-address.rules", badAddress);
+            node = await startTestNode("nat-negative");
+            for (const rule of FOREIGN) runInNodeOkSync(node, ["iptables", ...rule]);
+            writeNodeFileSync(node, "/run/pvt/missing.rules", missingChain);
+            writeNodeFileSync(node, "/run/pvt/bad-address.rules", badAddress);
         });
 
-        after(() => node?.destroy());
+        after(() => node && destroyNode(node));
 
         it("a payload jumping to a missing chain fails for real and changes nothing", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             const before = save(n);
-            const r = n.run(["sh", "-c", "iptables-restore --noflush </run/pvt/missing.rules"]);
+            const r = runInNodeSync(n, ["sh", "-c", "iptables-restore --noflush </run/pvt/missing.rules"]);
             expect(r.code).not.to.equal(0);
             expect(r.stderr).to.include("PVPN-NOPE");
             expect(save(n)).to.equal(before);
         });
 
         it("documents why --test is not enough: it accepts that same payload", () => {
-            const r = (node as TestNode).run(["sh", "-c", "iptables-restore --test --noflush </run/pvt/missing.rules"]);
+            const r = runInNodeSync((node as LabNode), ["sh", "-c", "iptables-restore --test --noflush </run/pvt/missing.rules"]);
             if (r.code !== 0) {
                 // The legacy backend (or a fixed nf_tables one) rejects it: stronger, still fine.
                 console.log("      [note] iptables-restore --test rejected a jump to a missing chain here");
@@ -153,14 +152,14 @@ describe("tools: iptables applies the rendered NAT payloads", function () {
         });
 
         it("pvpn_restore_nat reports the failure (so the apply rolls back) and adds no jump", () => {
-            const n = node as TestNode;
+            const n = node as LabNode;
             const r = lib(n, "pvpn_restore_nat bigcorp /run/pvt/missing.rules");
             expect(r.code).not.to.equal(0);
             expect(save(n)).not.to.include("PVPN-bigcorp");
         });
 
         it("a payload with an impossible address fails", () => {
-            const r = (node as TestNode).run(["sh", "-c", "iptables-restore --noflush </run/pvt/bad-address.rules"]);
+            const r = runInNodeSync((node as LabNode), ["sh", "-c", "iptables-restore --noflush </run/pvt/bad-address.rules"]);
             expect(r.code).not.to.equal(0);
         });
     });

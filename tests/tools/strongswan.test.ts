@@ -11,44 +11,44 @@ import * as fs from "fs";
 import * as path from "path";
 import type { PartnerModel } from "../../core/model";
 import { renderSwanctl, renderSwanctlSecrets, swanctlChildName } from "../../core/render";
-import {
-    ADDRESSES, CHARON, describeRun, parseListConns, parseViciPretty, renderPartner, requireRoot, requireTool, stackVariants, TestNode,
-    TEST_PSK, withIke, type RunResult, type ViciSection,
-} from "./tools";
+import { runInNodeSync, runInNodeOkSync, destroyNode, type LabNode } from "../../lab/node";
+import { startCharon, stopCharon, type Charon } from "../../lab/strongswan";
+import { ADDRESSES, CHARON, describeRun, parseListConns, parseViciPretty, renderPartner, requireRoot, requireTool, type RunResult, stackVariants, startTestNode, TEST_PSK, type ViciSection, withIke } from "./tools";
 
 /** The credential folders swanctl looks into; created empty so its output has no "failed" noise. */
 const CREDENTIAL_DIRS = ["x509", "x509ca", "x509ocsp", "x509aa", "x509ac", "x509crl", "pubkey", "private", "rsa", "ecdsa", "bliss", "pkcs8", "pkcs12"];
 
 describe("tools: strongSwan loads the rendered swanctl files", function () {
     this.timeout(120_000);
-    let node: TestNode | undefined;
+    let node: LabNode | undefined;
+    let charon: Charon | undefined;
     let counter = 0;
 
     before(async function () {
         requireRoot(this);
         requireTool(this, "swanctl", CHARON);
-        node = await TestNode.start("swan");
-        await node.startCharon();
+        node = await startTestNode("swan");
+        charon = await startCharon(node);
         // kernel-libipsec refuses a trap policy unless an address of the local TS is local (the
         // lab's quirk, see lab/README.md): put the NAT address on lo, as the lab's endpoint does.
-        node.runOk(["ip", "link", "set", "lo", "up"]);
-        node.runOk(["ip", "addr", "add", `${ADDRESSES.natIp}/32`, "dev", "lo"]);
+        runInNodeOkSync(node, ["ip", "link", "set", "lo", "up"]);
+        runInNodeOkSync(node, ["ip", "addr", "add", `${ADDRESSES.natIp}/32`, "dev", "lo"]);
     });
 
     after(async () => {
-        await node?.stopCharon();
-        node?.destroy();
+        if (charon) await stopCharon(charon);
+        if (node) destroyNode(node);
     });
 
     /** Writes a scratch swanctl folder (swanctl.conf including conf.d/*.conf) and loads it. */
     function load(files: Record<string, string>): RunResult {
-        const n = node as TestNode;
+        const n = node as LabNode;
         const dir = path.join(n.dir, `swanctl-${++counter}`);
         fs.mkdirSync(path.join(dir, "conf.d"), { recursive: true });
         for (const d of CREDENTIAL_DIRS) fs.mkdirSync(path.join(dir, d));
         fs.writeFileSync(path.join(dir, "swanctl.conf"), "include conf.d/*.conf\n");
         for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(dir, "conf.d", name), content, { mode: 0o600 });
-        return n.run(["swanctl", "--load-all", "--noprompt", "--file", path.join(dir, "swanctl.conf")]);
+        return runInNodeSync(n, ["swanctl", "--load-all", "--noprompt", "--file", path.join(dir, "swanctl.conf")]);
     }
 
     function renderedFiles(partner: PartnerModel, psk = TEST_PSK): Record<string, string> {
@@ -59,10 +59,10 @@ describe("tools: strongSwan loads the rendered swanctl files", function () {
     }
 
     function listed(): { text: ReturnType<typeof parseListConns>; pretty: ViciSection[] } {
-        const n = node as TestNode;
+        const n = node as LabNode;
         return {
-            text: parseListConns(n.runOk(["swanctl", "--list-conns"])),
-            pretty: parseViciPretty(n.runOk(["swanctl", "--list-conns", "--pretty"])).filter((m) => Object.keys(m.sections).length > 0),
+            text: parseListConns(runInNodeOkSync(n, ["swanctl", "--list-conns"])),
+            pretty: parseViciPretty(runInNodeOkSync(n, ["swanctl", "--list-conns", "--pretty"])).filter((m) => Object.keys(m.sections).length > 0),
         };
     }
 
@@ -100,14 +100,14 @@ describe("tools: strongSwan loads the rendered swanctl files", function () {
 
             it("installs a trap policy per child at load (start_action trap|start) and initiates at once", () => {
                 load(renderedFiles(partner));
-                const n = node as TestNode;
-                const pols = n.runOk(["swanctl", "--list-pols"]);
+                const n = node as LabNode;
+                const pols = runInNodeOkSync(n, ["swanctl", "--list-pols"]);
                 for (const host of partner.remoteHosts) {
                     const child = swanctlChildName("bigcorp", host);
                     expect(pols, child).to.match(new RegExp(`^pvpn-bigcorp/${child}, TUNNEL\\n  local:  ${ADDRESSES.natIp.replace(/\./g, "\\.")}/32\\n  remote: ${host.replace(/\./g, "\\.")}\\n`, "m"));
                 }
                 // `start`: charon is already trying to reach the (absent) gateway; keyingtries = 0 keeps it trying.
-                expect(n.runOk(["swanctl", "--list-sas"])).to.match(/^pvpn-bigcorp: #\d+, CONNECTING, IKEv\d/m);
+                expect(runInNodeOkSync(n, ["swanctl", "--list-sas"])).to.match(/^pvpn-bigcorp: #\d+, CONNECTING, IKEv\d/m);
             });
 
             it("holds the rendered addresses, identities and lifetimes as charon parsed them", () => {

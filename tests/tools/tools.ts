@@ -5,16 +5,17 @@
  *   plus variants (IKEv1, classic with a tcp proxy, inbound port mappings), rendered for one partner;
  * - `requireTool` / `requireRoot`: the one place that decides whether a tool test runs, skips with a
  *   printed reason, or (with REQUIRE_TOOLS=1) fails because its tool or privilege is missing;
- * - throwaway `pvt-` network namespaces and "nodes" (a network namespace plus a private mount
- *   namespace with tmpfs over /run and the endpoint's config folders), always torn down.
+ * - throwaway lab nodes (lab/node.ts) in `pvt-<pid>-` network namespaces, with the lab's private
+ *   mounts, torn down by the lab's cleanup registry (lab/cleanup.ts), also at exit and on signals.
  * Nothing here touches the host's /etc, and no namespace is linked to the root namespace, so no
  * packet leaves them.
  */
-import { alive, removeNamespaces } from "../../lab/cleanup";
-import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
+import { createScratchDir, listOwnNamespaces, removeScratchDir, sweepDeadRunNamespaces, TEST_NAMESPACE_PREFIX } from "../../lab/cleanup";
+import { runSyncResult as run } from "../../lab/exec";
+import { addAddress } from "../../lab/netns";
+import { createNode, destroyNode, type LabNode, type PrivateMounts, startPrivateMounts } from "../../lab/node";
 import type { EndpointAddresses, PartnerModel, RenderedFile, StackModel } from "../../core/model";
 import { contentHashes, renderApplyScript, renderEndpointFiles } from "../../core/render";
 import { validateStackConfig } from "../../core/validate";
@@ -217,9 +218,9 @@ export function requireRoot(ctx: Mocha.Context): void {
     if (typeof process.getuid !== "function" || process.getuid() !== 0) skipOrFail(ctx, "not running as root (network namespaces and mounts need it)");
     requireTool(ctx, "ip", "unshare", "nsenter");
     if (netnsProbe === null) {
-        const swept = sweepStaleTestNamespaces();
+        const swept = sweepDeadRunNamespaces(TEST_NAMESPACE_PREFIX);
         if (swept.length > 0) console.log(`      [cleanup] removed namespaces left by an earlier, killed run: ${swept.join(", ")}`);
-        const name = `pvt-probe-${process.pid}`;
+        const name = `${TEST_NAMESPACE_PREFIX}${process.pid}-probe`;
         const add = run(["ip", "netns", "add", name]);
         if (add.code !== 0) {
             netnsProbe = `cannot create a network namespace: ${add.stderr.trim()}`;
@@ -232,367 +233,64 @@ export function requireRoot(ctx: Mocha.Context): void {
     if (netnsProbe) skipOrFail(ctx, netnsProbe);
 }
 
-export interface RunResult {
-    readonly code: number | null;
-    readonly stdout: string;
-    readonly stderr: string;
-}
-
-export interface RunOptions {
-    readonly input?: string;
-    readonly timeoutMs?: number;
-    readonly env?: NodeJS.ProcessEnv;
-    readonly cwd?: string;
-}
-
-/** Runs a command to completion, bounded in time (killed after `timeoutMs`, default 30 s). */
-export function run(argv: readonly string[], options: RunOptions = {}): RunResult {
-    const r = spawnSync(argv[0], argv.slice(1), {
-        input: options.input ?? "",
-        timeout: options.timeoutMs ?? 30_000,
-        killSignal: "SIGKILL",
-        encoding: "utf8",
-        env: options.env ?? process.env,
-        cwd: options.cwd,
-        maxBuffer: 64 * 1024 * 1024,
-    });
-    const extra = r.error ? `\n[${r.error.message}]` : "";
-    return { code: r.status, stdout: r.stdout ?? "", stderr: (r.stderr ?? "") + extra };
-}
-
-export function describeRun(argv: readonly string[], r: RunResult): string {
-    return `${argv.join(" ")} -> exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
-}
-
-/** Like `run`, but throws with the command's output unless it exits 0. Returns stdout. */
-export function runOk(argv: readonly string[], options: RunOptions = {}): string {
-    const r = run(argv, options);
-    if (r.code !== 0) throw new Error(`command failed: ${describeRun(argv, r)}`);
-    return r.stdout;
-}
+// The lab's runner (lab/exec.ts), under the names the tool tests use: synchronous, bounded.
+export { describeRun, runSyncResult as run, runSync as runOk, type RunOptions, type RunResult } from "../../lab/exec";
+export { CHARON_BINARY as CHARON } from "../../lab/strongswan";
 
 // ---------------------------------------------------------------------------------------------
-// Scratch folders and namespaces, with cleanup that also runs when the test process dies
+// Scratch folders and nodes: the lab's (lab/node.ts), in pvt-<pid>- namespaces, cleaned up by the
+// lab's registry (lab/cleanup.ts) also when the test process dies
 // ---------------------------------------------------------------------------------------------
-
-const scratchDirs = new Set<string>();
-const liveNamespaces = new Set<string>();
-const livePids = new Set<number>();
-let exitHandler = false;
-
-function cleanupEverything(): void {
-    for (const pid of livePids) killPid(pid, "SIGKILL");
-    livePids.clear();
-    for (const ns of [...liveNamespaces]) deleteNamespace(ns);
-    for (const dir of scratchDirs) fs.rmSync(dir, { recursive: true, force: true });
-    scratchDirs.clear();
-}
-
-/** Cleanup on normal exit and on SIGINT/SIGTERM/SIGHUP (Ctrl-C, a CI timeout), once per process. */
-function installExitHandler(): void {
-    if (exitHandler) return;
-    exitHandler = true;
-    process.on("exit", cleanupEverything);
-    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-        process.once(sig, () => {
-            cleanupEverything();
-            process.exit(sig === "SIGINT" ? 130 : 143);
-        });
-    }
-}
-
-/**
- * Deletes `pvt-<pid>-...` namespaces left by a test process that no longer exists (killed before
- * its cleanup ran), with whatever that run had started in them. Namespaces of live runs are kept.
- */
-export function sweepStaleTestNamespaces(): string[] {
-    const stale = run(["ip", "netns", "list"])
-        .stdout.split("\n")
-        .map((l) => l.split(" ")[0])
-        .filter((n) => {
-            const m = /^pvt-(\d+)-/.exec(n);
-            return m !== null && Number(m[1]) !== process.pid && !alive(Number(m[1]));
-        });
-    for (const ns of stale) deleteNamespace(ns);
-    return stale;
-}
 
 /** A fresh scratch folder under the OS temp dir, removed by `removeScratch` or at exit. */
 export function scratchDir(label: string): string {
-    installExitHandler();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pvt-${label}-`));
-    scratchDirs.add(dir);
-    return dir;
+    return createScratchDir(`${TEST_NAMESPACE_PREFIX}${label}-`);
 }
 
-export function removeScratch(dir: string): void {
-    fs.rmSync(dir, { recursive: true, force: true });
-    scratchDirs.delete(dir);
+export const removeScratch = removeScratchDir;
+
+let nodeCounter = 0;
+
+/** A throwaway network-only node `pvt-<pid>-<label>-<n>` with only `lo` (up). */
+export function createTestNetns(label: string): LabNode {
+    const name = `${label}-${++nodeCounter}`;
+    return createNode(String(process.pid), name, scratchDir(name), { prefix: TEST_NAMESPACE_PREFIX });
 }
 
-function killPid(pid: number, signal: NodeJS.Signals): void {
-    try {
-        process.kill(pid, signal);
-    } catch {
-        // already gone
-    }
-}
-
-/** Kills what still runs in one of OUR namespaces, then deletes it (lab/cleanup.ts does both). */
-function deleteNamespace(ns: string): void {
-    if (!ns.startsWith("pvt-")) throw new Error(`refusing to delete ${ns}: not a pvt- namespace`);
-    removeNamespaces([ns]);
-    liveNamespaces.delete(ns);
-}
-
-let nsCounter = 0;
-
-/** A throwaway network namespace `pvt-<pid>-<label>-<n>` with only `lo` (up). */
-export class TestNetns {
-    readonly name: string;
-
-    constructor(label: string) {
-        installExitHandler();
-        this.name = `pvt-${process.pid}-${label}-${++nsCounter}`;
-        liveNamespaces.add(this.name);
-        runOk(["ip", "netns", "add", this.name]);
-        runOk(["ip", "-n", this.name, "link", "set", "lo", "up"]);
-    }
-
-    /** Puts an address on `lo` (no dummy interfaces on this kernel). */
-    addLoAddress(cidr: string): void {
-        runOk(["ip", "-n", this.name, "addr", "add", cidr, "dev", "lo"]);
-    }
-
-    argv(cmd: readonly string[]): string[] {
-        return ["ip", "netns", "exec", this.name, ...cmd];
-    }
-
-    run(cmd: readonly string[], options?: RunOptions): RunResult {
-        return run(this.argv(cmd), options);
-    }
-
-    runOk(cmd: readonly string[], options?: RunOptions): string {
-        return runOk(this.argv(cmd), options);
-    }
-
-    destroy(): void {
-        deleteNamespace(this.name);
-    }
-}
-
-/** Every pvt- namespace currently on the machine (to assert none of ours is left behind). */
+/** Every pvt- namespace of this process still present (to assert none of ours is left behind). */
 export function listTestNamespaces(): string[] {
-    return run(["ip", "netns", "list"])
-        .stdout.split("\n")
-        .map((l) => l.split(" ")[0])
-        .filter((n) => n.startsWith(`pvt-${process.pid}-`));
+    return listOwnNamespaces(TEST_NAMESPACE_PREFIX);
 }
 
-export interface NodeOptions {
-    /** Folders that get an empty private tmpfs (created first if missing, through the /etc overlay). */
-    readonly tmpfs?: readonly string[];
-    /** Give /etc a copy-on-write overlay whose upper layer is in the node's /run tmpfs, so that
-     *  missing folders (e.g. /etc/partner-vpn) can be created without touching the host's /etc. */
-    readonly overlayEtc?: boolean;
-    /** Mount a private tmpfs over /etc/swanctl holding a copy of the distribution's layout
-     *  (swanctl.conf with `include conf.d/*.conf`, the credential folders), with conf.d empty. */
+export interface TestNodeOptions extends PrivateMounts {
+    /** /etc/swanctl as the distribution ships it (swanctl.conf with `include conf.d/*.conf`, the
+     *  credential folders), with conf.d emptied of the host's files. */
     readonly distroSwanctl?: boolean;
-    /** Addresses to put on `lo`. */
+    /** Addresses to put on `lo` (no dummy interfaces on this kernel). */
     readonly loAddresses?: readonly string[];
 }
 
-/** A lab-only strongswan.conf: userspace ESP (kernel-libipsec), since this kernel has no ESP. */
-export const LAB_STRONGSWAN_CONF = [
-    "charon {",
-    "    load_modular = yes",
-    "    plugins {",
-    "        include /etc/strongswan.d/charon/*.conf",
-    "        kernel-libipsec {",
-    "            load = yes",
-    "        }",
-    "    }",
-    "}",
-    "",
-].join("\n");
-
-export const CHARON = "/usr/lib/ipsec/charon";
-
 /**
- * A throwaway endpoint-like node: a `pvt-` network namespace plus a private mount namespace held
- * open by a sleeping holder process, with a fresh tmpfs on /run (charon's vici socket and pid,
- * nginx's pid, the apply's stage and lock) and the requested private folders. Every command runs
- * in both namespaces through `nsenter -t <holder>`.
+ * A throwaway endpoint-like node: a lab node (lab/node.ts) in a `pvt-` namespace with its private
+ * mounts (tmpfs /run, copy-on-write /etc, /usr/local/sbin, /var/log, /var/lib) and the requested
+ * private folders. Destroyed with `destroyNode`, or by the registry at exit.
  */
-export class TestNode {
-    readonly netns: TestNetns;
-    readonly dir: string;
-    private holder?: ChildProcess;
-    private charon?: ChildProcess;
-    private charonLog = "";
-
-    private constructor(label: string) {
-        this.netns = new TestNetns(label);
-        this.dir = scratchDir(label);
+export async function startTestNode(label: string, options: TestNodeOptions = {}): Promise<LabNode> {
+    const node = createTestNetns(label);
+    try {
+        for (const a of options.loAddresses ?? []) addAddress(node.ns, "lo", a);
+        const setup = options.distroSwanctl
+            ? [
+                  "find /etc/swanctl/conf.d -mindepth 1 -delete",
+                  "grep -q '^include conf.d/\\*.conf' /etc/swanctl/swanctl.conf || echo 'include conf.d/*.conf' >/etc/swanctl/swanctl.conf",
+              ]
+            : [];
+        await startPrivateMounts(node, { ...options, setup: [...setup, ...(options.setup ?? [])] });
+    } catch (err) {
+        destroyNode(node);
+        throw err;
     }
-
-    static async start(label: string, options: NodeOptions = {}): Promise<TestNode> {
-        const node = new TestNode(label);
-        try {
-            for (const a of options.loAddresses ?? []) node.netns.addLoAddress(a);
-            await node.startHolder(options);
-        } catch (err) {
-            node.destroy();
-            throw err;
-        }
-        return node;
-    }
-
-    get holderPid(): number {
-        if (!this.holder?.pid) throw new Error("node has no holder");
-        return this.holder.pid;
-    }
-
-    private holderScript(options: NodeOptions): string {
-        const lines = ["set -eu", "mount -t tmpfs -o mode=0755 pvt-run /run"];
-        if (options.overlayEtc) {
-            lines.push(
-                "mkdir -p /run/pvt/etc-upper /run/pvt/etc-work",
-                "mount -t overlay pvt-etc -o lowerdir=/etc,upperdir=/run/pvt/etc-upper,workdir=/run/pvt/etc-work /etc",
-            );
-        }
-        for (const dir of options.tmpfs ?? []) {
-            if (!/^\/[A-Za-z0-9/._-]+$/.test(dir)) throw new Error(`bad folder ${dir}`);
-            if (!options.overlayEtc || !dir.startsWith("/etc/")) lines.push(`[ -d ${dir} ] || { echo "missing mount point ${dir}" >&2; exit 1; }`);
-            else lines.push(`mkdir -p ${dir}`);
-            lines.push(`mount -t tmpfs -o mode=0755 pvt-tmp ${dir}`);
-        }
-        if (options.distroSwanctl) {
-            lines.push(
-                "mkdir -p /run/pvt/swanctl-orig",
-                "cp -a /etc/swanctl/. /run/pvt/swanctl-orig/",
-                "mount -t tmpfs -o mode=0755 pvt-swanctl /etc/swanctl",
-                "cp -a /run/pvt/swanctl-orig/. /etc/swanctl/",
-                "rm -rf /run/pvt/swanctl-orig",
-                "find /etc/swanctl/conf.d -mindepth 1 -delete",
-                "grep -q '^include conf.d/\\*.conf' /etc/swanctl/swanctl.conf || echo 'include conf.d/*.conf' >/etc/swanctl/swanctl.conf",
-            );
-        }
-        lines.push("echo PVT-READY", "exec sleep 3600");
-        return lines.join("\n");
-    }
-
-    private async startHolder(options: NodeOptions): Promise<void> {
-        const argv = this.netns.argv(["unshare", "--mount", "--propagation", "private", "sh", "-c", this.holderScript(options)]);
-        const holder = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
-        this.holder = holder;
-        if (holder.pid) livePids.add(holder.pid);
-        let out = "";
-        await new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`node holder not ready after 10 s: ${out}`)), 10_000);
-            const onData = (d: Buffer): void => {
-                out += d.toString();
-                if (out.includes("PVT-READY")) {
-                    clearTimeout(timer);
-                    resolve();
-                }
-            };
-            holder.stdout?.on("data", onData);
-            holder.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-            holder.on("exit", (code) => {
-                clearTimeout(timer);
-                reject(new Error(`node holder exited (${code}): ${out}`));
-            });
-        });
-    }
-
-    /** argv running `cmd` inside this node's network and mount namespaces. */
-    argv(cmd: readonly string[]): string[] {
-        return ["nsenter", "-t", String(this.holderPid), "-m", "-n", ...cmd];
-    }
-
-    run(cmd: readonly string[], options?: RunOptions): RunResult {
-        return run(this.argv(cmd), options);
-    }
-
-    runOk(cmd: readonly string[], options?: RunOptions): string {
-        return runOk(this.argv(cmd), options);
-    }
-
-    /** A shell snippet run with bash inside the node. */
-    sh(script: string, options?: RunOptions): RunResult {
-        return this.run(["bash", "-c", script], options);
-    }
-
-    shOk(script: string, options?: RunOptions): string {
-        return this.runOk(["bash", "-c", script], options);
-    }
-
-    /** Writes a file as the node sees it. */
-    writeFile(absPath: string, content: string, mode = "0644"): void {
-        this.runOk(["sh", "-c", 'mkdir -p "$(dirname "$1")" && cat >"$1" && chmod "$2" "$1"', "sh", absPath, mode], { input: content });
-    }
-
-    readFile(absPath: string): string {
-        return this.runOk(["cat", absPath]);
-    }
-
-    exists(absPath: string): boolean {
-        return this.run(["test", "-e", absPath]).code === 0;
-    }
-
-    /**
-     * Starts charon in the node with the lab strongswan.conf; resolves once vici answers.
-     * `withoutPlugins` keeps those installed plugins from loading (an endpoint missing a package).
-     */
-    async startCharon(withoutPlugins: readonly string[] = []): Promise<void> {
-        const conf = path.join(this.dir, "strongswan.conf");
-        const disabled = withoutPlugins.map((p) => `        ${p} {\n            load = no\n        }\n`).join("");
-        fs.writeFileSync(conf, LAB_STRONGSWAN_CONF.replace("        kernel-libipsec {", `${disabled}        kernel-libipsec {`));
-        const argv = this.argv(["env", `STRONGSWAN_CONF=${conf}`, CHARON]);
-        const charon = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
-        this.charon = charon;
-        if (charon.pid) livePids.add(charon.pid);
-        charon.stdout?.on("data", (d: Buffer) => (this.charonLog += d.toString()));
-        charon.stderr?.on("data", (d: Buffer) => (this.charonLog += d.toString()));
-        const deadline = Date.now() + 15_000;
-        while (Date.now() < deadline) {
-            if (charon.exitCode !== null) throw new Error(`charon exited (${charon.exitCode}):\n${this.charonLog}`);
-            if (this.run(["swanctl", "--stats"], { timeoutMs: 5000 }).code === 0) return;
-            await new Promise((r) => setTimeout(r, 200));
-        }
-        throw new Error(`charon did not answer on vici within 15 s:\n${this.charonLog}`);
-    }
-
-    get charonOutput(): string {
-        return this.charonLog;
-    }
-
-    /** Stops charon (TERM, then KILL) and waits until it is gone. */
-    async stopCharon(): Promise<void> {
-        const charon = this.charon;
-        if (!charon?.pid) return;
-        if (charon.exitCode === null && charon.signalCode === null) {
-            const exited = new Promise<void>((resolve) => charon.once("exit", () => resolve()));
-            killPid(charon.pid, "SIGTERM");
-            const timer = setTimeout(() => charon.pid && killPid(charon.pid, "SIGKILL"), 3000);
-            await exited;
-            clearTimeout(timer);
-        }
-        livePids.delete(charon.pid);
-        this.charon = undefined;
-    }
-
-    /** Kills everything in the node (charon, nginx, the holder), deletes the namespace and scratch. */
-    destroy(): void {
-        if (this.charon?.pid) {
-            killPid(this.charon.pid, "SIGKILL");
-            livePids.delete(this.charon.pid);
-        }
-        if (this.holder?.pid) livePids.delete(this.holder.pid);
-        this.netns.destroy();
-        removeScratch(this.dir);
-    }
+    return node;
 }
 
 // ---------------------------------------------------------------------------------------------
