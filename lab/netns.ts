@@ -63,3 +63,13 @@ export function addAddress(ns: string, dev: string, cidr: string): void {
 export function addRoute(ns: string, destination: string, via: string): void {
     ipIn(ns, ["route", "replace", destination, "via", via]);
 }
+
+/** A veth pair straight between two namespaces (no switch), each end up with its address. */
+export function connectDirect(aNs: string, aIf: string, aCidr: string, bNs: string, bIf: string, bCidr: string): void {
+    for (const n of [aIf, bIf]) if (n.length > 15) throw new Error(`interface name ${n} longer than 15 characters`);
+    ipIn(aNs, ["link", "add", aIf, "type", "veth", "peer", "name", bIf, "netns", bNs]);
+    for (const [ns, dev, cidr] of [[aNs, aIf, aCidr], [bNs, bIf, bCidr]]) {
+        addAddress(ns, dev, cidr);
+        ipIn(ns, ["link", "set", dev, "up"]);
+    }
+}

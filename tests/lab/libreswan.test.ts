@@ -17,10 +17,11 @@ import { expect } from "chai";
 import * as fs from "fs";
 import { renderEndpointFiles } from "../../core/render";
 import type { PartnerModel } from "../../core/model";
-import {
-    buildIkeLab, CHARON_PATH, IKE_LAB, IkeLab, listLibreswanNamespaces, partnerSwanctlConf, plutoUnavailableReason, runCommand,
-    sweepStaleLibreswanNamespaces,
-} from "../../lab/libreswan";
+import { listLabNamespaces } from "../../lab/cleanup";
+import { runSyncResult as runCommand } from "../../lab/exec";
+import { buildIkeLab, IKE_LAB, IkeLab, listPartnerSas, loadPartnerConf, partnerSwanctlConf, plutoUnavailableReason } from "../../lab/libreswan";
+import { runInNode } from "../../lab/node";
+import { CHARON_BINARY as CHARON_PATH } from "../../lab/strongswan";
 import { requireLibreswanForLab } from "../tools/libreswanTool";
 import { DEV, modelOf, repoStackConfig, TEST_PSK, type RawStack } from "../tools/tools";
 
@@ -66,11 +67,10 @@ for (const ike of [2, 1] as const) {
         this.timeout(180_000);
         let root = "";
         let lab: IkeLab | undefined;
+        const built: string[] = [];
 
         before(function () {
             root = requireLibreswanForLab(this, labReason);
-            const swept = sweepStaleLibreswanNamespaces();
-            if (swept.length > 0) console.log(`      [cleanup] removed pvk- namespaces of a killed run: ${swept.join(", ")}`);
         });
 
         afterEach(() => {
@@ -79,19 +79,20 @@ for (const ike of [2, 1] as const) {
         });
 
         after(() => {
-            expect(listLibreswanNamespaces()).to.deep.equal([]);
+            expect(listLabNamespaces().filter((n) => built.includes(n))).to.deep.equal([]);
         });
 
         it("pluto initiates (auto=start): IKE completes with the PSK, from the private IP, identified as the EIP, over UDP 4500", async () => {
             const partner = labPartner(ike);
             lab = await buildIkeLab(root, ike, ourFiles(partner), { startPluto: false });
-            const load = lab.pgw.load(partnerSwanctlConf({ ike, ikeProposals: partner.ike.ikeProposals, espProposals: partner.ike.espProposals, psk: TEST_PSK }));
+            built.push(...lab.namespaces);
+            const load = await loadPartnerConf(lab.pgw, partnerSwanctlConf({ ike, ikeProposals: partner.ike.ikeProposals, espProposals: partner.ike.espProposals, psk: TEST_PSK }));
             expect(load.code, load.stderr).to.equal(0);
             await lab.ep.startPluto();
             const established = await lab.ep.waitForLog(ESTABLISHED[ike].initiator);
             expect(established, lab.ep.log).to.equal(true);
             // strongSwan saw us as the EIP (the NAT rewrote 172.16.0.5) and authenticated that identity.
-            const sas = lab.pgw.listSas();
+            const sas = (await listPartnerSas(lab.pgw));
             expect(sas).to.match(new RegExp(`ESTABLISHED, IKEv${ike}`));
             expect(sas).to.include("remote '198.51.100.1' @ 198.51.100.1[4500]");
             expect(lab.ep.log).to.match(/"pvpn-bigcorp-203-0-113-[78]-32"/);
@@ -105,9 +106,10 @@ for (const ike of [2, 1] as const) {
             const partner = labPartner(ike);
             // Loaded with --add only, so that pluto does not initiate itself.
             lab = await buildIkeLab(root, ike, ourFiles(partner).map((f) => ({ ...f, content: f.content.replace(/auto=start/g, "auto=add") })));
-            const load = lab.pgw.load(partnerSwanctlConf({ ike, ikeProposals: partner.ike.ikeProposals, espProposals: partner.ike.espProposals, psk: TEST_PSK }));
+            built.push(...lab.namespaces);
+            const load = await loadPartnerConf(lab.pgw, partnerSwanctlConf({ ike, ikeProposals: partner.ike.ikeProposals, espProposals: partner.ike.espProposals, psk: TEST_PSK }));
             expect(load.code, load.stderr).to.equal(0);
-            const initiate = lab.pgw.node.run(["swanctl", "--initiate", "--child", "h-203-0-113-7", "--timeout", "5"], { timeoutMs: 30_000 });
+            const initiate = await runInNode(lab.pgw.node, ["swanctl", "--initiate", "--child", "h-203-0-113-7", "--timeout", "5"], { timeoutMs: 30_000 });
             expect(initiate.stdout).to.match(/IKE_SA ours\[\d+\] established between 198\.51\.100\.2\[198\.51\.100\.2\]\.\.\.198\.51\.100\.1\[198\.51\.100\.1\]/);
             expect(await lab.ep.waitForLog(ESTABLISHED[ike].responder), lab.ep.log).to.equal(true);
         });
@@ -115,14 +117,15 @@ for (const ike of [2, 1] as const) {
         it("a wrong PSK on the partner's side fails authentication (negative control)", async () => {
             const partner = labPartner(ike);
             lab = await buildIkeLab(root, ike, ourFiles(partner), { startPluto: false });
-            lab.pgw.load(partnerSwanctlConf({ ike, ikeProposals: partner.ike.ikeProposals, espProposals: partner.ike.espProposals, psk: "pvt-not-the-agreed-key-000000" }));
+            built.push(...lab.namespaces);
+            await loadPartnerConf(lab.pgw, partnerSwanctlConf({ ike, ikeProposals: partner.ike.ikeProposals, espProposals: partner.ike.espProposals, psk: "pvt-not-the-agreed-key-000000" }));
             await lab.ep.startPluto();
             // IKEv2: the partner answers AUTHENTICATION_FAILED; IKEv1: its Main Mode 4 does not
             // decrypt with our key (pluto reads garbage: "malformed payload").
             const failure = ike === 2 ? /IKE SA authentication request rejected by peer: AUTHENTICATION_FAILED/ : /malformed payload in packet/;
             expect(await lab.ep.waitForLog(failure, 15_000), lab.ep.log).to.equal(true);
             expect(lab.ep.log).not.to.match(ESTABLISHED[ike].initiator);
-            expect(lab.pgw.listSas()).not.to.match(/ESTABLISHED/);
+            expect((await listPartnerSas(lab.pgw))).not.to.match(/ESTABLISHED/);
         });
     });
 }

@@ -18,11 +18,13 @@ import {
     endpointPaths, libreswanAlgorithms, libreswanConnName, removeCommand, renderApplyScript, renderBootHelper, renderRemoveHelper,
 } from "../../core/render";
 import { BOOT_SCRIPT, REMOVE_SCRIPT } from "../../core/render/paths";
-import { addconnCheck, algparse, bootstrapIpsecConf, listLibreswanNamespaces, PlutoNode, plutoUnavailableReason, runCommand } from "../../lab/libreswan";
+import { runSyncResult as runCommand } from "../../lab/exec";
+import { addconnCheck, algparse, bootstrapIpsecConf, Pluto, plutoUnavailableReason } from "../../lab/libreswan";
+import { readNodeFileSync, runInNodeOkSync, runInNodeSync } from "../../lab/node";
 import { PROPOSAL_CASES } from "../fixtures/libreswanProposals";
 import { requireLibreswan } from "./libreswanTool";
 import {
-    chainRules, classicTcpRaw, DEV, DEV_CLASSIC, describeRun, editFirstPartner, inboundPortsRaw, modelOf, normalizeSave, repoStackConfig, removeScratch,
+    chainRules, classicTcpRaw, createTestNetns, DEV, DEV_CLASSIC, describeRun, editFirstPartner, inboundPortsRaw, listTestNamespaces, modelOf, normalizeSave, repoStackConfig, removeScratch,
     renderPartner, requireRoot, requireTool, scratchDir, skipOrFail, TEST_PSK, withIke, withPartner, type RawStack, type RenderedPartner, type RunResult,
 } from "./tools";
 
@@ -210,11 +212,11 @@ function rootModel(model: StackModel): StackModel {
 const CONF = endpointPaths("bigcorp").libreswanConf;
 const SECRETS = endpointPaths("bigcorp").libreswanSecrets;
 
-function apply(ep: PlutoNode, script: string): RunResult {
-    return ep.node.run(["bash", "-s"], { input: script, timeoutMs: 120_000 });
+function apply(ep: Pluto, script: string): RunResult {
+    return runInNodeSync(ep.node, ["bash", "-s"], { input: script, timeoutMs: 120_000 });
 }
 
-function applyOk(ep: PlutoNode, r: RenderedPartner): RunResult {
+function applyOk(ep: Pluto, r: RenderedPartner): RunResult {
     const result = apply(ep, r.apply);
     expect(result.code, describeRun(["bash", "-s", "<apply"], result)).to.equal(0);
     expect(result.stderr).to.include(`bigcorp: applied generation ${r.generation}`);
@@ -226,7 +228,7 @@ function applyWith(r: RenderedPartner, edit: (f: RenderedFile) => RenderedFile, 
     return renderApplyScript(r.partner, r.files.map(edit), generation);
 }
 
-function serials(ep: PlutoNode): Record<string, string | undefined> {
+function serials(ep: Pluto): Record<string, string | undefined> {
     return Object.fromEntries(ep.conns().map((c) => [c, ep.connSerial(c)]));
 }
 
@@ -234,17 +236,17 @@ function expectedConns(p: PartnerModel): string[] {
     return p.remoteHosts.map((h) => libreswanConnName("bigcorp", h)).sort();
 }
 
-function files(ep: PlutoNode): Record<string, string> {
+function files(ep: Pluto): Record<string, string> {
     const out: Record<string, string> = {};
     for (const f of [CONF, SECRETS, endpointPaths("bigcorp").natRules, BOOT_SCRIPT, REMOVE_SCRIPT, "/etc/partner-vpn/bigcorp/generation"]) {
-        const r = ep.node.run(["sh", "-c", 'stat -c "%a %U:%G" "$1" && sha256sum <"$1"', "sh", f]);
+        const r = runInNodeSync(ep.node, ["sh", "-c", 'stat -c "%a %U:%G" "$1" && sha256sum <"$1"', "sh", f]);
         out[f] = r.code === 0 ? r.stdout.replace(/\s+-?\s*$/, "").replace(/\n/g, " ") : "absent";
     }
     return out;
 }
 
 /** How often pluto has read our secrets file, once its output so far has arrived. */
-async function secretsLoads(ep: PlutoNode): Promise<number> {
+async function secretsLoads(ep: Pluto): Promise<number> {
     await settle();
     return ep.log.split(`loading secrets from "${SECRETS}"`).length - 1;
 }
@@ -271,27 +273,27 @@ describe("tools: pluto runs the rendered Libreswan apply, boot and remove script
     });
 
     after(() => {
-        expect(listLibreswanNamespaces()).to.deep.equal([]);
+        expect(listTestNamespaces()).to.deep.equal([]);
     });
 
     describe("IKEv2 (dev stack on Libreswan)", () => {
-        let ep: PlutoNode | undefined;
+        let ep: Pluto | undefined;
         let model!: StackModel;
         let base!: RenderedPartner;
-        const node = (): PlutoNode => ep as PlutoNode;
+        const node = (): Pluto => ep as Pluto;
 
         before(async () => {
             model = rootModel(modelOf(libreswan(repoStackConfig(DEV))));
             base = renderPartner(model);
-            ep = await PlutoNode.start("lsw-apply", root, { ike: 2, loAddresses: ["172.16.0.5/32"], tmpfs: ["/usr/local/sbin"] });
+            ep = await Pluto.start(createTestNetns("lsw-apply"), root, { ike: 2, loAddresses: ["172.16.0.5/32"], tmpfs: ["/usr/local/sbin"] });
         });
 
         after(() => ep?.destroy());
 
         it("starts from an endpoint as the bootstrap leaves it: pluto up, IKEv1 dropped, no conn", () => {
-            expect(node().node.readFile("/etc/ipsec.conf")).to.include("ikev1-policy=drop");
+            expect(readNodeFileSync(node().node, "/etc/ipsec.conf")).to.include("ikev1-policy=drop");
             expect(node().conns()).to.deep.equal([]);
-            expect(node().node.run(["ls", "/etc/ipsec.d/"]).stdout).not.to.include("partner-vpn");
+            expect(runInNodeSync(node().node, ["ls", "/etc/ipsec.d/"]).stdout).not.to.include("partner-vpn");
         });
 
         it("a failing FIRST apply (a proposal pluto refuses) leaves nothing installed or loaded", () => {
@@ -299,18 +301,18 @@ describe("tools: pluto runs the rendered Libreswan apply, boot and remove script
             const r = apply(node(), bad);
             expect(r.code).not.to.equal(0);
             expect(r.stderr).to.include("bigcorp: Libreswan rejected the new config; nothing was installed before, and what this apply installed was removed");
-            for (const f of [CONF, SECRETS, "/etc/partner-vpn/bigcorp/generation", "/etc/partner-vpn/bigcorp/previous"]) expect(node().node.run(["test", "-e", f]).code, f).not.to.equal(0);
+            for (const f of [CONF, SECRETS, "/etc/partner-vpn/bigcorp/generation", "/etc/partner-vpn/bigcorp/previous"]) expect(runInNodeSync(node().node, ["test", "-e", f]).code, f).not.to.equal(0);
             expect(node().conns()).to.deep.equal([]);
         });
 
         it("first apply installs the files (secrets 0600), loads one conn per host and records them", () => {
             const r = applyOk(node(), base);
             for (const f of base.files) {
-                expect(node().node.runOk(["stat", "-c", "%a %U %G", f.path]).trim(), f.path).to.equal(`${f.mode.replace(/^0/, "")} root root`);
-                expect(node().node.readFile(f.path), f.path).to.equal(f.content);
+                expect(runInNodeOkSync(node().node, ["stat", "-c", "%a %U %G", f.path]).trim(), f.path).to.equal(`${f.mode.replace(/^0/, "")} root root`);
+                expect(readNodeFileSync(node().node, f.path), f.path).to.equal(f.content);
             }
             expect(node().conns()).to.deep.equal(expectedConns(base.partner));
-            expect(node().node.runOk(["ls", "/etc/partner-vpn/bigcorp/libreswan"]).trim().split("\n").sort()).to.deep.equal(expectedConns(base.partner));
+            expect(runInNodeOkSync(node().node, ["ls", "/etc/partner-vpn/bigcorp/libreswan"]).trim().split("\n").sort()).to.deep.equal(expectedConns(base.partner));
             for (const c of expectedConns(base.partner)) expect(r.stderr).to.include(`bigcorp: loaded conn ${c} (add)`);
             expect(outputOf(r)).not.to.match(/warning/i);
         });
@@ -330,7 +332,7 @@ describe("tools: pluto runs the rendered Libreswan apply, boot and remove script
         });
 
         it("installs the NAT chains and their jumps, exactly as for strongSwan partners", () => {
-            const save = normalizeSave(node().node.runOk(["iptables-save", "-t", "nat"]));
+            const save = normalizeSave(runInNodeOkSync(node().node, ["iptables-save", "-t", "nat"]));
             expect(chainRules(save, "POSTROUTING")).to.deep.equal(["-A POSTROUTING -j PVPN-bigcorp-POST"]);
             const payload = base.file("/nat.rules").content.split("\n");
             expect(chainRules(save, "PVPN-bigcorp-POST")).to.deep.equal(payload.filter((l) => l.startsWith("-A PVPN-bigcorp-POST ")));
@@ -363,7 +365,7 @@ describe("tools: pluto runs the rendered Libreswan apply, boot and remove script
             expect(Object.keys(after).sort()).to.deep.equal(expectedConns(fewer.partner));
             for (const c of Object.keys(after)) expect(after[c], c).to.equal(before[c]);
             expect(r.stderr).to.include("bigcorp: deleted conn pvpn-bigcorp-110-220-10-7-32");
-            expect(node().node.run(["test", "-e", "/etc/partner-vpn/bigcorp/libreswan/pvpn-bigcorp-110-220-10-7-32"]).code).not.to.equal(0);
+            expect(runInNodeSync(node().node, ["test", "-e", "/etc/partner-vpn/bigcorp/libreswan/pvpn-bigcorp-110-220-10-7-32"]).code).not.to.equal(0);
         });
 
         it("going back to the stack's hosts re-adds the removed conn and deletes the extra one", () => {
@@ -379,7 +381,7 @@ describe("tools: pluto runs the rendered Libreswan apply, boot and remove script
             expect(r.stderr).to.include("(changed: libreswan-secrets)");
             expect(serials(node())).to.deep.equal(before);
             expect(await secretsLoads(node())).to.be.greaterThan(loads);
-            expect(node().node.readFile(SECRETS)).to.include(Buffer.from("pvt-rotated-key-Zq8wR2nX5vL0cT7y").toString("base64"));
+            expect(readNodeFileSync(node().node, SECRETS)).to.include(Buffer.from("pvt-rotated-key-Zq8wR2nX5vL0cT7y").toString("base64"));
             applyOk(node(), base);
         });
 
@@ -416,7 +418,7 @@ describe("tools: pluto runs the rendered Libreswan apply, boot and remove script
             expect(node().conns()).to.deep.equal(expectedConns(base.partner));
             const statusAfter = expectedConns(base.partner).map((c) => node().connStatus(c).filter((l) => !/serial|newest|eroute/.test(l)).join("\n"));
             expect(statusAfter).to.deep.equal(statusBefore);
-            expect(node().node.run(["test", "-e", "/etc/partner-vpn/bigcorp/previous"]).code).not.to.equal(0);
+            expect(runInNodeSync(node().node, ["test", "-e", "/etc/partner-vpn/bigcorp/previous"]).code).not.to.equal(0);
             // And the next regular apply finds everything in place.
             const again = apply(node(), base.apply);
             expect(again.stderr).to.include("unchanged");
@@ -460,33 +462,33 @@ describe("tools: pluto runs the rendered Libreswan apply, boot and remove script
 
         it("boot: after a restart of pluto and a flushed NAT table, partner-vpn-boot restores NAT and every conn", async () => {
             await node().stopPluto();
-            node().node.runOk(["sh", "-c", "iptables -w -t nat -F && iptables -w -t nat -X"]);
+            runInNodeOkSync(node().node, ["sh", "-c", "iptables -w -t nat -F && iptables -w -t nat -X"]);
             await node().startPluto();
             // pluto loads auto=start conns from /etc/ipsec.conf itself; lose one to see boot put it back.
             expect(node().conns()).to.deep.equal(expectedConns(base.partner));
-            node().node.runOk(["ipsec", "auto", "--delete", "pvpn-bigcorp-110-220-10-7-32"]);
+            runInNodeOkSync(node().node, ["ipsec", "auto", "--delete", "pvpn-bigcorp-110-220-10-7-32"]);
             const kept = node().connSerial("pvpn-bigcorp-110-220-10-135-32");
-            const r = node().node.run([BOOT_SCRIPT], { timeoutMs: 90_000 });
+            const r = runInNodeSync(node().node, [BOOT_SCRIPT], { timeoutMs: 90_000 });
             expect(r.code, describeRun([BOOT_SCRIPT], r)).to.equal(0);
             expect(r.stderr).to.include("bigcorp: NAT rules restored");
             expect(r.stderr).to.include("bigcorp: loaded conn pvpn-bigcorp-110-220-10-7-32 (add)");
             expect(node().conns()).to.deep.equal(expectedConns(base.partner));
             expect(node().connSerial("pvpn-bigcorp-110-220-10-135-32")).to.equal(kept);
-            expect(chainRules(normalizeSave(node().node.runOk(["iptables-save", "-t", "nat"])), "PREROUTING")).to.deep.equal(["-A PREROUTING -j PVPN-bigcorp-PRE"]);
+            expect(chainRules(normalizeSave(runInNodeOkSync(node().node, ["iptables-save", "-t", "nat"])), "PREROUTING")).to.deep.equal(["-A PREROUTING -j PVPN-bigcorp-PRE"]);
         });
 
         it("remove with a stale generation removes nothing; with the applied one it removes files, conns, PSK, NAT and state", async () => {
-            const stale = node().node.run(["bash", "-c", removeCommand(model, "bigcorp", "0badc0de0badc0de")]);
+            const stale = runInNodeSync(node().node, ["bash", "-c", removeCommand(model, "bigcorp", "0badc0de0badc0de")]);
             expect(stale.code).to.equal(0);
             expect(stale.stderr).to.include("nothing removed");
             expect(node().conns()).to.deep.equal(expectedConns(base.partner));
             const loads = await secretsLoads(node());
-            const r = node().node.run(["bash", "-c", removeCommand(model, "bigcorp", base.generation)], { timeoutMs: 90_000 });
+            const r = runInNodeSync(node().node, ["bash", "-c", removeCommand(model, "bigcorp", base.generation)], { timeoutMs: 90_000 });
             expect(r.code, describeRun(["remove"], r)).to.equal(0);
             expect(r.stderr).to.include("bigcorp: removed");
             expect(node().conns()).to.deep.equal([]);
-            for (const f of [CONF, SECRETS, "/etc/partner-vpn/bigcorp"]) expect(node().node.run(["test", "-e", f]).code, f).not.to.equal(0);
-            expect(normalizeSave(node().node.runOk(["iptables-save", "-t", "nat"]))).not.to.include("PVPN-");
+            for (const f of [CONF, SECRETS, "/etc/partner-vpn/bigcorp"]) expect(runInNodeSync(node().node, ["test", "-e", f]).code, f).not.to.equal(0);
+            expect(normalizeSave(runInNodeOkSync(node().node, ["iptables-save", "-t", "nat"]))).not.to.include("PVPN-");
             // pluto re-read its secrets without our file: the PSK is forgotten.
             expect(await secretsLoads(node())).to.equal(loads);
             expect(node().log.lastIndexOf("forgetting secrets")).to.be.greaterThan(-1);
@@ -495,7 +497,7 @@ describe("tools: pluto runs the rendered Libreswan apply, boot and remove script
     });
 
     describe("IKEv1 (pluto accepting IKEv1, as the bootstrap configures it for an ikev1 partner)", () => {
-        let ep: PlutoNode | undefined;
+        let ep: Pluto | undefined;
         let r1!: RenderedPartner;
 
         before(async () => {
@@ -504,23 +506,23 @@ describe("tools: pluto runs the rendered Libreswan apply, boot and remove script
             }))));
             // A hostile PSK: quotes, a newline and what looks like another entry must stay inert.
             r1 = renderPartner(model, model.partners[0], 'pvt"key\n%any %any : PSK "x" # $(reboot)');
-            ep = await PlutoNode.start("lsw-ikev1", root, { ike: 1, loAddresses: ["172.16.0.5/32"], tmpfs: ["/usr/local/sbin"] });
+            ep = await Pluto.start(createTestNetns("lsw-ikev1"), root, { ike: 1, loAddresses: ["172.16.0.5/32"], tmpfs: ["/usr/local/sbin"] });
         });
 
         after(() => ep?.destroy());
 
         it("loads IKEv1 conns with PFS and IKEv1 DPD (delay and timeout), and reads the hostile PSK without an error", async () => {
-            const r = applyOk(ep as PlutoNode, r1);
+            const r = applyOk(ep as Pluto, r1);
             expect(outputOf(r)).not.to.match(/warning|ERROR/i);
-            expect((ep as PlutoNode).conns()).to.deep.equal(expectedConns(r1.partner));
-            const s = (ep as PlutoNode).connStatus("pvpn-bigcorp-110-220-10-7-32").join("\n");
+            expect((ep as Pluto).conns()).to.deep.equal(expectedConns(r1.partner));
+            const s = (ep as Pluto).connStatus("pvpn-bigcorp-110-220-10-7-32").join("\n");
             expect(s).to.match(/policy: IKEv1\+PSK\+ENCRYPT\+TUNNEL\+PFS\+UP\+/);
             expect(s).to.include("IKE algorithms: AES_CBC_256-HMAC_SHA1-MODP1536");
             expect(s).to.include("ESP algorithms: AES_CBC_256-HMAC_SHA1_96-MODP1536");
             expect(s).to.include("dpd: active; action:restart; delay:30s; timeout:90s");
             await settle();
-            expect((ep as PlutoNode).log).to.include(`loading secrets from "${SECRETS}"`);
-            expect((ep as PlutoNode).log).not.to.match(/ERROR "\/etc\/ipsec\.d/);
+            expect((ep as Pluto).log).to.include(`loading secrets from "${SECRETS}"`);
+            expect((ep as Pluto).log).not.to.match(/ERROR "\/etc\/ipsec\.d/);
         });
     });
 });
