@@ -25,11 +25,14 @@ export interface OsImage {
     readonly osReleaseVersion: string;
     /** Whether the lab boots this OS (debootstrap + systemd-nspawn). */
     readonly bootedInLab: boolean;
+    /** The major version of the release's libreswan package (Debian 13: 5.2; Debian 12: 4.10;
+     *  Ubuntu 24.04: 4.14): the Libreswan renderer writes only keywords that version reads. */
+    readonly libreswanMajor: 4 | 5;
 }
 
 /** Debian's official cloud images are published by 136693071363, Canonical's by 099720109477. */
 export const OS_IMAGES: Readonly<Record<EndpointOs, OsImage>> = {
-    "debian-13": { amiOwner: "136693071363", amiNameFilter: "debian-13-amd64-*", sshUser: "admin", osReleaseId: "debian", osReleaseVersion: "13", bootedInLab: true },
-    "debian-12": { amiOwner: "136693071363", amiNameFilter: "debian-12-amd64-*", sshUser: "admin", osReleaseId: "debian", osReleaseVersion: "12", bootedInLab: true },
-    "ubuntu-24.04": { amiOwner: "099720109477", amiNameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*", sshUser: "ubuntu", osReleaseId: "ubuntu", osReleaseVersion: "24.04", bootedInLab: false },
+    "debian-13": { amiOwner: "136693071363", amiNameFilter: "debian-13-amd64-*", sshUser: "admin", osReleaseId: "debian", osReleaseVersion: "13", bootedInLab: true, libreswanMajor: 5 },
+    "debian-12": { amiOwner: "136693071363", amiNameFilter: "debian-12-amd64-*", sshUser: "admin", osReleaseId: "debian", osReleaseVersion: "12", bootedInLab: true, libreswanMajor: 4 },
+    "ubuntu-24.04": { amiOwner: "099720109477", amiNameFilter: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*", sshUser: "ubuntu", osReleaseId: "ubuntu", osReleaseVersion: "24.04", bootedInLab: false, libreswanMajor: 4 },
 };

@@ -12,23 +12,25 @@
  *   so a conn loaded before the default route exists (early boot) or on an instance with a second
  *   interface would pick no or the wrong address. `leftid=` is the tunnel EIP: the identity the
  *   partner configured for us.
- * - Written for Libreswan 4.x (Debian 12: 4.10, Ubuntu 24.04: 4.14) with no obsolete keyword:
- *   `ikev2=yes|no` (4.x rejects `keyexchange=ikev1|ikev2`, and reads the old `insist` as yes),
+ * - Written for the Libreswan of the partner's `os` (OS_IMAGES libreswanMajor: Debian 13: 5.2,
+ *   Debian 12: 4.10, Ubuntu 24.04: 4.14) with no obsolete keyword: `ikev2=yes|no` (4.x rejects
+ *   `keyexchange=ikev1|ikev2`, and reads the old `insist` as yes; 5.2 still reads `ikev2=`),
  *   `encapsulation=yes` (not `forceencaps`), `salifetime` (not `lifetime`/`keylife`), and
  *   `dpdtimeout` for IKEv1 only (pluto warns that IKEv2 ignores it: IKEv2 liveness uses
- *   retransmit-timeout). Libreswan 5 moved to `keyexchange=` and dropped `dpdaction`: an AMI with
- *   Libreswan 5 needs this renderer changed; the apply's parser check stops a mismatch it reports
- *   before anything is switched.
+ *   retransmit-timeout). `dpdaction=restart` for Libreswan 4 only: 5.2's `addconn --checkconfig`
+ *   says "obsolete keyword ignored: dpdaction=restart", which the apply's parser check refuses
+ *   (found by the lab's booted Debian 13 endpoint, tests/lab/fixtures/lab-libreswan.yaml).
  * - Connection behaviour, the equivalent of the strongSwan choices in swanctl.ts: `auto=start`
  *   (we initiate; the partner is asked to answer only), `keyingtries=%forever` (never give up,
  *   written although it is Libreswan's default, because it is what the endpoint relies on),
- *   `dpdaction=restart`, `negotiationshunt=hold` and `failureshunt=drop` (while no IPsec SA exists,
- *   a packet towards the partner is held or dropped, never sent in clear text with the NAT EIP as
+ *   `dpdaction=restart` (Libreswan 4), `negotiationshunt=hold` and `failureshunt=drop` (while no
+ *   IPsec SA exists, a packet towards the partner is held or dropped, never sent in clear text with the NAT EIP as
  *   its source), and `replay-window=1024` for multi-core peers that reorder ESP packets.
  */
 import { cidrSlug, toCidr } from "../addresses";
 import { libreswanProposalList } from "../libreswanProposals";
 import type { EndpointAddresses, PartnerModel } from "../model";
+import { OS_IMAGES } from "../os";
 import { cidr, integer, ipv4, label, libreswanId, RenderError } from "./safe";
 
 /** `pvpn-<partner>-<host slug>`, e.g. `pvpn-bigcorp-110-220-10-7-32`: from the host, not its position. */
@@ -123,7 +125,7 @@ export function renderLibreswanConf(partner: PartnerModel, addresses: EndpointAd
             "\trekeyfuzz=100%",
             // Behind AWS's NAT the peer cannot detect NAT reliably on every device: force UDP 4500.
             "\tencapsulation=yes",
-            ...(dpd > 0 ? [`\tdpddelay=${dpd}s`, ...(version === 1 ? [`\tdpdtimeout=${ikev1DpdTimeout(dpd)}s`] : []), "\tdpdaction=restart"] : []),
+            ...(dpd > 0 ? [`\tdpddelay=${dpd}s`, ...(version === 1 ? [`\tdpdtimeout=${ikev1DpdTimeout(dpd)}s`] : []), ...(OS_IMAGES[partner.os].libreswanMajor < 5 ? ["\tdpdaction=restart"] : [])] : []),
             "\tkeyingtries=%forever",
             "\tnegotiationshunt=hold",
             "\tfailureshunt=drop",

@@ -39,7 +39,8 @@ function labReason(root: string): string | undefined {
 function labPartner(ike: 1 | 2, edit: (p: Record<string, unknown>) => void = () => undefined): PartnerModel {
     const raw = JSON.parse(JSON.stringify(repoStackConfig(DEV))) as RawStack;
     raw.allowDocumentationAddresses = true;
-    raw.endpoint = { ...(raw.endpoint as object), ipsecDaemon: "libreswan" };
+    // The host's unpacked Libreswan is Debian 12's (4.10); Debian 13's runs in the booted image.
+    raw.endpoint = { ...(raw.endpoint as object), ipsecDaemon: "libreswan", os: "debian-12" };
     const p = (raw.partners as Record<string, unknown>[])[0];
     p.gatewayIp = IKE_LAB.gatewayIp;
     p.remoteHosts = [...IKE_LAB.partnerHosts];

@@ -28,9 +28,11 @@ import {
     renderPartner, requireRoot, requireTool, scratchDir, skipOrFail, TEST_PSK, withIke, withPartner, type RawStack, type RenderedPartner, type RunResult,
 } from "./tools";
 
+/** A Libreswan endpoint on Debian 12: the host's unpacked package is Debian 12's Libreswan 4.10
+ *  (Debian 13's Libreswan 5 runs in the lab's booted image: tests/lab/labChecks.test.ts). */
 function libreswan(raw: RawStack): RawStack {
     const copy = JSON.parse(JSON.stringify(raw)) as RawStack;
-    copy.endpoint = { ...(copy.endpoint as object), ipsecDaemon: "libreswan" };
+    copy.endpoint = { ...(copy.endpoint as object), ipsecDaemon: "libreswan", os: "debian-12" };
     return copy;
 }
 

@@ -189,7 +189,6 @@ describe("renderLibreswanConf", () => {
                 rekeyfuzz: "100%",
                 encapsulation: "yes",
                 dpddelay: "30s",
-                dpdaction: "restart",
                 keyingtries: "%forever",
                 negotiationshunt: "hold",
                 failureshunt: "drop",
@@ -197,6 +196,14 @@ describe("renderLibreswanConf", () => {
                 auto: "start",
             });
         }
+    });
+
+    it("writes dpdaction=restart for Libreswan 4 (Debian 12, Ubuntu 24.04) only: Libreswan 5 (Debian 13, the default) calls it obsolete", () => {
+        expect(p0().os).to.equal("debian-13");
+        const dpdAction = (os: string) => parseConns(renderLibreswanConf({ ...p0(), os } as PartnerModel, ADDRESSES)).get("pvpn-bigcorp-110-220-10-7-32")?.get("dpdaction");
+        expect(dpdAction("debian-13")).to.equal(undefined);
+        expect(dpdAction("debian-12")).to.equal("restart");
+        expect(dpdAction("ubuntu-24.04")).to.equal("restart");
     });
 
     it("uses no keyword Libreswan 4 rejects or calls obsolete, and no shared sections", () => {
