@@ -14,7 +14,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { registerMount, unregisterMount } from "./cleanup";
-import { LongRunning, run, runSync, spawnLongRunning, waitFor } from "./exec";
+import { CommandError, LongRunning, run, runSync, runSyncResult, spawnLongRunning, waitFor } from "./exec";
 import type { LabImage } from "./image";
 import { inNode, LabNode } from "./node";
 
@@ -29,7 +29,7 @@ export const LAB_DEVIATIONS: readonly { readonly why: string; readonly path?: st
         content: "# partner-vpn lab only: this kernel has no ESP, so ESP runs in userspace over TUN.\nkernel-libipsec {\n    load = yes\n}\n",
     },
     {
-        why: "systemd-nspawn is told SYSTEMD_NSPAWN_API_VFS_WRITABLE=network, so the image may write its own network namespace's /proc/sys/net (the bootstrap's forwarding settings) but not the host's kernel.* keys; /proc/sys stays read-only, so systemd-sysctl.service is skipped at boot and the namespace (with its sysctls) outlives the image's reboot, like a NIC that keeps its settings.",
+        why: "systemd-nspawn is told SYSTEMD_NSPAWN_API_VFS_WRITABLE=network, so the image may write its own network namespace's /proc/sys/net (the bootstrap's forwarding settings, and systemd-sysctl.service's net.* keys at boot) but not the host's kernel.* keys. The network namespace outlives the image's reboot, so at power-off the lab puts the net.* keys the bootstrap sets back to a fresh kernel's values (KERNEL_NET_DEFAULTS): only the image's own boot can restore them.",
     },
     {
         why: "the metrics publisher (partner-vpn-metrics.timer) has an AWS API and IMDS to talk to only during the metrics check, where the lab serves moto_server and a minimal IMDSv2 in the endpoint's namespace; at other times its runs fail (no route to AWS), which the bootstrap check shows and does not count as a failed unit.",
@@ -155,24 +155,40 @@ export async function systemState(ep: BootedEndpoint): Promise<string> {
  * root again (what systemd-nspawn@.service does with RestartForceExitStatus=133). Returns when
  * sshd listens again, with the seconds the shutdown and the boot took.
  */
-export async function awaitReboot(ep: BootedEndpoint, timeoutMs = 120_000): Promise<{ shutdownSeconds: number; bootSeconds: number; exitCode: number | null; wiped: string }> {
+export async function awaitReboot(
+    ep: BootedEndpoint,
+    timeoutMs = 120_000,
+): Promise<{ shutdownSeconds: number; bootSeconds: number; exitCode: number | null; wiped: string; resetSysctls: Record<string, string> }> {
     const start = Date.now();
     const exitCode = await Promise.race([ep.nspawn.exited, new Promise<null>((r) => setTimeout(() => r(null), timeoutMs))]);
     if (ep.nspawn.child.exitCode === null) throw new Error(`${ep.node.name} did not shut down within ${timeoutMs} ms of the reboot`);
     if (exitCode !== 133) throw new Error(`${ep.node.name}: systemd-nspawn exited ${exitCode}, not 133 (reboot): ${ep.nspawn.output().slice(-2000)}`);
     const down = Date.now();
-    const wiped = powerCycleNetwork(ep.node);
+    const { wiped, resetSysctls } = powerCycleNetwork(ep.node);
     await boot(ep, timeoutMs);
-    return { shutdownSeconds: (down - start) / 1000, bootSeconds: (Date.now() - down) / 1000, exitCode, wiped };
+    return { shutdownSeconds: (down - start) / 1000, bootSeconds: (Date.now() - down) / 1000, exitCode, wiped, resetSysctls };
 }
+
+/**
+ * A freshly booted Linux kernel's values of the net.* keys the bootstrap sets
+ * (/etc/sysctl.d/90-partner-vpn.conf): forwarding off, redirects sent, no reverse-path filter.
+ */
+export const KERNEL_NET_DEFAULTS: Readonly<Record<string, string>> = {
+    "net.ipv4.ip_forward": "0",
+    "net.ipv4.conf.all.send_redirects": "1",
+    "net.ipv4.conf.default.send_redirects": "1",
+    "net.ipv4.conf.all.rp_filter": "0",
+    "net.ipv4.conf.default.rp_filter": "0",
+};
 
 /**
  * What a reboot does to a kernel's network state that the namespace (it outlives the container)
  * would otherwise keep: every iptables table, the conntrack table and the policy routes
- * kernel-libipsec installed (table 220) are gone. Addresses and routes stay: on EC2 they come
- * back from the VPC (DHCP) at every boot, and the lab plays the VPC. Returns what was wiped.
+ * kernel-libipsec installed (table 220) are gone, and the net.* sysctls are a fresh kernel's
+ * (KERNEL_NET_DEFAULTS). Addresses and routes stay: on EC2 they come back from the VPC (DHCP) at
+ * every boot, and the lab plays the VPC. Returns what was wiped and the sysctls as reset.
  */
-export function powerCycleNetwork(node: LabNode): string {
+export function powerCycleNetwork(node: LabNode): { wiped: string; resetSysctls: Record<string, string> } {
     const inNs = (argv: string[]) => ["ip", "netns", "exec", node.ns, ...argv];
     const rules = runSync(inNs(["iptables-save"])).split("\n").filter((l) => l.startsWith("-A ")).length;
     for (const table of ["nat", "filter", "mangle", "raw"]) {
@@ -185,8 +201,15 @@ export function powerCycleNetwork(node: LabNode): string {
     } catch {
         // an empty table
     }
-    runSync(inNs(["ip", "route", "flush", "table", "220"]));
-    return `${rules} iptables rules, the conntrack table and routing table 220`;
+    // Table 220 exists once kernel-libipsec installed a route (strongSwan); not on a Libreswan endpoint.
+    const flush = runSyncResult(inNs(["ip", "route", "flush", "table", "220"]));
+    if (flush.code !== 0 && !/table does not exist/.test(flush.stderr)) throw new CommandError(inNs(["ip", "route", "flush", "table", "220"]), flush);
+    const resetSysctls: Record<string, string> = {};
+    for (const [key, value] of Object.entries(KERNEL_NET_DEFAULTS)) {
+        runSync(inNs(["sysctl", "-qw", `${key}=${value}`]));
+        resetSysctls[key] = runSync(inNs(["sysctl", "-n", key])).trim();
+    }
+    return { wiped: `${rules} iptables rules, the conntrack table, routing table 220 and the net.* sysctls`, resetSysctls };
 }
 
 /** Powers the container off and unmounts its root. */

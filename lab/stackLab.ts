@@ -98,9 +98,9 @@ export function labSpecFor(model: StackModel): { spec: LabSpec; partners: LabPar
     if (model.endpoint.bastion) {
         throw new Error("the lab cannot map this config: endpoint.bastion is set but the lab has no bastion node; list the lab admin node in endpoint.adminCidrs instead");
     }
-    const libreswan = model.partners.filter((p) => p.ipsecDaemon === "libreswan").map((p) => p.name);
-    if (libreswan.length) {
-        throw new Error(`the lab cannot map this config: partners ${libreswan.join(", ")} use Libreswan; the lab runs strongSwan only (Libreswan's pluto needs the kernel's ESP, which the lab's kernel lacks)`);
+    const daemons = new Set(model.partners.map((p) => p.ipsecDaemon));
+    if (daemons.size > 1) {
+        throw new Error("the lab cannot map this config: it mixes strongSwan and Libreswan partners; the lab runs one IPsec daemon per stack file (Libreswan is proven by the bootstrap and reboot checks only: lab/README.md)");
     }
     const subnet = model.network.subnetCidr;
     const used = new Set<string>(model.partners.flatMap((p) => [p.privateIp, p.gatewayIp, p.natEip.publicIp ?? "", p.tunnelEip.publicIp ?? ""]));

@@ -18,6 +18,7 @@ import { ServerGroup, startServers } from "./servers";
 import { swanctl, waitEstablished } from "./strongswan";
 import { instanceListeners, labHostAddress, LabFixture, LabPartnerPlan, labPsk, modelFor, partnerListeners, withAddedHost } from "./stackLab";
 import { ensureLabImage, LabImage } from "./image";
+import { waitPlutoIke } from "./libreswan";
 import { buildLab, emulateXfrmSourceSelection, iptablesIn, Lab, LabPartner, teardownLab } from "./topology";
 
 export interface PartnerRun {
@@ -94,8 +95,14 @@ export function partnerModel(s: StackSession, name: string): PartnerModel {
 }
 
 /** Waits until every child of the partner's current config is installed (and, in classic-proxy
- *  mode, makes the endpoint's own traffic leave with the private IP as on a production endpoint). */
+ *  mode, makes the endpoint's own traffic leave with the private IP as on a production endpoint).
+ *  A Libreswan endpoint: until pluto completed IKE with the partner (its IPsec SAs cannot be
+ *  installed on this kernel, lab/README.md "Libreswan"). */
 export async function settle(s: StackSession, p: PartnerRun, timeoutMs = 30_000): Promise<void> {
+    if (p.model.ipsecDaemon === "libreswan") {
+        await waitPlutoIke(p.lab.ep, Math.max(timeoutMs, 60_000));
+        return;
+    }
     const children = p.model.remoteHosts.map((h) => swanctlChildName(p.model.name, h));
     await waitEstablished(p.lab.ep, swanctlConnectionName(p.model.name), children, timeoutMs);
     if (s.model.mode === "classic-proxy") await emulateXfrmSourceSelection(p.lab);

@@ -13,16 +13,18 @@
  *   interface would pick no or the wrong address. `leftid=` is the tunnel EIP: the identity the
  *   partner configured for us.
  * - Written for the Libreswan of the partner's `os` (OS_IMAGES libreswanMajor: Debian 13: 5.2,
- *   Debian 12: 4.10, Ubuntu 24.04: 4.14) with no obsolete keyword: `ikev2=yes|no` (4.x rejects
- *   `keyexchange=ikev1|ikev2`, and reads the old `insist` as yes; 5.2 still reads `ikev2=`),
- *   `encapsulation=yes` (not `forceencaps`), `salifetime` (not `lifetime`/`keylife`), and
- *   `dpdtimeout` for IKEv1 only (pluto warns that IKEv2 ignores it: IKEv2 liveness uses
- *   retransmit-timeout). `dpdaction=restart` for Libreswan 4 only: 5.2's `addconn --checkconfig`
- *   says "obsolete keyword ignored: dpdaction=restart", which the apply's parser check refuses
- *   (found by the lab's booted Debian 13 endpoint, tests/lab/fixtures/lab-libreswan.yaml).
+ *   Debian 12: 4.10, Ubuntu 24.04: 4.14) with no obsolete keyword. Both: `encapsulation=yes` (not
+ *   `forceencaps`), `salifetime` (not `lifetime`/`keylife`), and `dpdtimeout` for IKEv1 only
+ *   (pluto warns that IKEv2 ignores it: IKEv2 liveness uses retransmit-timeout). Libreswan 4:
+ *   `ikev2=yes|no` (4.x rejects `keyexchange=ikev1|ikev2`, and reads the old `insist` as yes).
+ *   Libreswan 5, measured with 5.2 in the lab's booted Debian 13 (tests/lab/fixtures/
+ *   lab-libreswan.yaml): `keyexchange=ikev1|ikev2` (pluto: "ikev2=yes has been replaced by
+ *   keyexchange=ikev2"), no `dpdaction` (addconn: "obsolete keyword ignored") and no `keyingtries`
+ *   (pluto: "keyingtries=0 ignored, UP connection will attempt to establish until marked DOWN",
+ *   i.e. 5.x never gives up anyway). The apply counts any such warning as a failed load.
  * - Connection behaviour, the equivalent of the strongSwan choices in swanctl.ts: `auto=start`
- *   (we initiate; the partner is asked to answer only), `keyingtries=%forever` (never give up,
- *   written although it is Libreswan's default, because it is what the endpoint relies on),
+ *   (we initiate; the partner is asked to answer only), `keyingtries=%forever` for Libreswan 4
+ *   (never give up, written although it is 4.x's default, because the endpoint relies on it),
  *   `dpdaction=restart` (Libreswan 4), `negotiationshunt=hold` and `failureshunt=drop` (while no
  *   IPsec SA exists, a packet towards the partner is held or dropped, never sent in clear text with the NAT EIP as
  *   its source), and `replay-window=1024` for multi-core peers that reorder ESP packets.
@@ -99,6 +101,7 @@ export function renderLibreswanConf(partner: PartnerModel, addresses: EndpointAd
     const natTs = `${ipv4("NAT address", addresses.natIp)}/32`;
     const right = ipv4("gatewayIp", partner.gatewayIp);
     const rightId = libreswanId("remoteId", partner.remoteId);
+    const v5 = OS_IMAGES[partner.os].libreswanMajor >= 5;
     const lines = [
         `# partner-vpn: ${partner.name}. Rendered by partner-vpn; changes are overwritten on the next apply.`,
         "# One conn per partner host. left is the endpoint's private IP (AWS maps the tunnel EIP onto it),",
@@ -108,7 +111,7 @@ export function renderLibreswanConf(partner: PartnerModel, addresses: EndpointAd
         lines.push(
             "",
             `conn ${libreswanConnName(partner.name, host)}`,
-            `\tikev2=${version === 2 ? "yes" : "no"}`,
+            v5 ? `\tkeyexchange=ikev${version}` : `\tikev2=${version === 2 ? "yes" : "no"}`,
             "\tauthby=secret",
             `\tleft=${left}`,
             `\tleftid=${leftId}`,
@@ -125,8 +128,8 @@ export function renderLibreswanConf(partner: PartnerModel, addresses: EndpointAd
             "\trekeyfuzz=100%",
             // Behind AWS's NAT the peer cannot detect NAT reliably on every device: force UDP 4500.
             "\tencapsulation=yes",
-            ...(dpd > 0 ? [`\tdpddelay=${dpd}s`, ...(version === 1 ? [`\tdpdtimeout=${ikev1DpdTimeout(dpd)}s`] : []), ...(OS_IMAGES[partner.os].libreswanMajor < 5 ? ["\tdpdaction=restart"] : [])] : []),
-            "\tkeyingtries=%forever",
+            ...(dpd > 0 ? [`\tdpddelay=${dpd}s`, ...(version === 1 ? [`\tdpdtimeout=${ikev1DpdTimeout(dpd)}s`] : []), ...(v5 ? [] : ["\tdpdaction=restart"])] : []),
+            ...(v5 ? [] : ["\tkeyingtries=%forever"]),
             "\tnegotiationshunt=hold",
             "\tfailureshunt=drop",
             "\treplay-window=1024",

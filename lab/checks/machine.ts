@@ -9,7 +9,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { swanctlConnectionName } from "../../core/render";
+import type { IpsecDaemon } from "../../core/model";
+import { libreswanConnName, swanctlConnectionName } from "../../core/render";
+import { PLUTO_SA_REFUSED, plutoJournal, waitPlutoIke } from "../libreswan";
 import { natChainNames } from "../../core/render/nat";
 import type { CheckDefinition, Recorder } from "../checkResult";
 import { awaitReboot, systemState, type BootedEndpoint } from "../container";
@@ -28,13 +30,20 @@ const METRICS_UNIT = "partner-vpn-metrics.service";
 /** A package the bootstrap does not name and the image does not have: apt must not find it. */
 const NOT_NAMED = "libstrongswan-extra-plugins";
 
-/** The packages bootstrap.sh names for a strongSwan endpoint of this mode (its own lists). */
-export function promisedPackages(mode: string, script = fs.readFileSync(BOOTSTRAP, "utf8")): string[] {
+/** The packages bootstrap.sh names for an endpoint of this mode and IPsec daemon (its own lists:
+ *  the first `packages=(...)` for strongSwan, the one naming libreswan for Libreswan). */
+export function promisedPackages(mode: string, daemon: IpsecDaemon = "strongswan", script = fs.readFileSync(BOOTSTRAP, "utf8")): string[] {
     const words = (text: string) => text.split(/\s+/).filter(Boolean);
-    const first = /\bpackages=\(([^)]*)\)/.exec(script);
-    if (!first) throw new Error("bootstrap.sh has no packages=(...) list");
+    const lists = [...script.matchAll(/\bpackages=\(([^)]*)\)/g)].map((m) => words(m[1]));
+    const base = daemon === "libreswan" ? lists.find((l) => l.includes("libreswan")) : lists[0];
+    if (!base) throw new Error(`bootstrap.sh has no packages=(...) list${daemon === "libreswan" ? " naming libreswan" : ""}`);
     const extra = mode === "classic-proxy" ? [...script.matchAll(/\bpackages\+=\(([^)]*)\)/g)].flatMap((m) => words(m[1])) : [];
-    return [...words(first[1]), ...extra];
+    return [...base, ...extra];
+}
+
+/** The unit of the partner's IPsec daemon, as bootstrap.sh enables it. */
+export function ipsecUnit(daemon: IpsecDaemon): string {
+    return daemon === "libreswan" ? "ipsec.service" : "strongswan.service";
 }
 
 function booted(p: PartnerRun): BootedEndpoint {
@@ -53,22 +62,26 @@ async function recordBootstrap(s: StackSession, p: PartnerRun, rec: Recorder): P
     rec.measure(`${name}: bootstrap over ssh as ${user} (${user === "root" ? "root" : "sudo -n"})`, push ? `exit ${push.code}, ${push.seconds.toFixed(1)} s: ${push.log.join(" | ")}` : "never ran", push?.code === 0 && push.log.some((l) => /bootstrap complete/.test(l)));
     const sources = await out(p, ["sh", "-c", "cat /etc/apt/sources.list; ls /etc/apt/sources.list.d"]);
     rec.equal(`${name}: apt's only source (the lab's local repository)`, sources, "deb [trusted=yes] file:/srv/pvl-mirror ./");
-    const promised = promisedPackages(s.model.mode);
+    const daemon = p.model.ipsecDaemon;
+    const promised = promisedPackages(s.model.mode, daemon);
     const status = await out(p, ["dpkg-query", "-W", "-f", "${Package} ${db:Status-Status}\\n", ...promised]);
     const installed = promised.filter((pkg) => new RegExp(`^${pkg.replace(/[.+]/g, "\\$&")} installed$`, "m").test(status));
     rec.equal(`${name}: packages the bootstrap names, installed`, installed.join(" "), promised.join(" "));
     const missing = await run(inNode(p.lab.ep, ["apt-get", "install", "-s", "-q", "--no-install-recommends", NOT_NAMED]), { timeoutMs: 60_000 });
     rec.measure(`${name}: a package the bootstrap does not name (${NOT_NAMED}) is not available (negative control)`, `exit ${missing.code}: ${missing.stderr.trim().split("\n").pop()}`, missing.code !== 0 && /Unable to locate|no installation candidate/.test(missing.stderr));
-    const units = ["partner-vpn-boot.service", "strongswan.service", ...(s.model.mode === "classic-proxy" ? ["nginx.service"] : [])];
+    const units = ["partner-vpn-boot.service", ipsecUnit(daemon), ...(s.model.mode === "classic-proxy" ? ["nginx.service"] : [])];
     const enabled = (await out(p, ["systemctl", "is-enabled", ...units])).split("\n");
     rec.equal(`${name}: enabled units (${units.join(", ")})`, enabled, units.map(() => "enabled"));
     const running = units.filter((u) => u !== "partner-vpn-boot.service");
     rec.equal(`${name}: active units (${running.join(", ")})`, (await out(p, ["systemctl", "is-active", ...running])).split("\n"), running.map(() => "active"));
-    const sysctls = (await out(p, ["cat", "/etc/sysctl.d/90-partner-vpn.conf"])).split("\n").map((l) => /^([\w.]+)\s*=\s*(\S+)/.exec(l.trim())).filter((m): m is RegExpExecArray => m !== null);
-    const live = await Promise.all(sysctls.map(async (m) => `${m[1]}=${await out(p, ["sysctl", "-n", m[1]])}`));
-    rec.equal(`${name}: sysctls the bootstrap writes, live`, live, sysctls.map((m) => `${m[1]}=${m[2]}`));
-    const plugins = /loaded plugins: (.*)/.exec(await out(p, ["swanctl", "--stats"]))?.[1] ?? "";
-    rec.measure(`${name}: charon-systemd's plugins include openssl (standard plugins) and kernel-libipsec (lab)`, plugins, /\bopenssl\b/.test(plugins) && /\bkernel-libipsec\b/.test(plugins));
+    const sysctls = await promisedSysctls(p);
+    const live = await Promise.all(sysctls.map(async (kv) => `${kv.split("=")[0]}=${await out(p, ["sysctl", "-n", kv.split("=")[0]])}`));
+    rec.equal(`${name}: sysctls the bootstrap writes, live`, live, sysctls);
+    if (daemon === "libreswan") await recordPluto(p, rec);
+    else {
+        const plugins = /loaded plugins: (.*)/.exec(await out(p, ["swanctl", "--stats"]))?.[1] ?? "";
+        rec.measure(`${name}: charon-systemd's plugins include openssl (standard plugins) and kernel-libipsec (lab)`, plugins, /\bopenssl\b/.test(plugins) && /\bkernel-libipsec\b/.test(plugins));
+    }
     // The metrics publisher's timer fires from the first apply on; the lab serves an AWS API (moto)
     // and IMDS only during the metrics check, so outside it the publisher cannot but fail (a
     // LAB_DEVIATIONS entry). Every other unit must be fine; the publisher's state is shown.
@@ -79,6 +92,20 @@ async function recordBootstrap(s: StackSession, p: PartnerRun, rec: Recorder): P
     rec.info(`${name}: OS`, await out(p, ["sh", "-c", ". /etc/os-release && echo \"$PRETTY_NAME\""]));
 }
 
+/** Libreswan from the image's own package: its version, the conns pluto holds, IKE with the
+ *  partner, and where this kernel stops it (the IPsec SA: no ESP). */
+async function recordPluto(p: PartnerRun, rec: Recorder): Promise<void> {
+    const name = p.plan.name;
+    rec.info(`${name}: Libreswan`, await out(p, ["sh", "-c", "ipsec --version 2>&1 | head -1"]));
+    const status = await out(p, ["ipsec", "whack", "--status"]);
+    const want = p.model.remoteHosts.map((h) => libreswanConnName(name, h));
+    rec.equal(`${name}: conns pluto holds (ipsec whack --status)`, want.filter((c) => status.includes(`"${c}":`)), want);
+    const ike = await waitPlutoIke(p.lab.ep).catch((err: Error) => `never: ${err.message}`);
+    rec.measure(`${name}: pluto completed IKE with the partner's gateway (journal)`, ike, !ike.startsWith("never"));
+    const refused = PLUTO_SA_REFUSED.exec(await plutoJournal(p.lab.ep))?.[0];
+    rec.info(`${name}: the IPsec SA on this kernel (no ESP; Libreswan has no userspace ESP)`, refused ? `not installable: ${refused}` : "no kernel refusal logged yet");
+}
+
 export const bootstrapCheck: CheckDefinition<StackSession> = {
     id: "bootstrap",
     title: "Bootstrap over SSH+sudo against the local apt repository: packages, units and sysctls it promises",
@@ -87,6 +114,24 @@ export const bootstrapCheck: CheckDefinition<StackSession> = {
         for (const p of s.partners) await recordBootstrap(s, p, rec);
     },
 };
+
+/** The bootstrap's sysctl file, as `key=value` pairs. */
+async function promisedSysctls(p: PartnerRun): Promise<string[]> {
+    const file = (await out(p, ["cat", "/etc/sysctl.d/90-partner-vpn.conf"])).split("\n");
+    return file.map((l) => /^([\w.]+)\s*=\s*(\S+)/.exec(l.trim())).filter((m): m is RegExpExecArray => m !== null).map((m) => `${m[1]}=${m[2]}`);
+}
+
+/** After a reboot: the bootstrap's sysctls are back (systemd-sysctl at boot), though the lab had
+ *  reset them to a fresh kernel's values at power-off (which must differ: else nothing is proven). */
+async function recordSysctlsAfterBoot(p: PartnerRun, rec: Recorder, reset: Record<string, string>): Promise<void> {
+    const name = p.plan.name;
+    const promised = await promisedSysctls(p);
+    const keys = promised.map((kv) => kv.split("=")[0]);
+    const differing = promised.filter((kv) => reset[kv.split("=")[0]] !== undefined && `${kv.split("=")[0]}=${reset[kv.split("=")[0]]}` !== kv);
+    rec.measure(`${name}: sysctls at power-off, a fresh kernel's (negative control: each differs from the bootstrap's)`, keys.map((k) => `${k}=${reset[k] ?? "not reset"}`).join(" "), differing.length === promised.length && promised.length > 0);
+    const live = await Promise.all(keys.map(async (k) => `${k}=${await out(p, ["sysctl", "-n", k])}`));
+    rec.equal(`${name}: sysctls after the boot (systemd-sysctl applied /etc/sysctl.d)`, live, promised);
+}
 
 async function recordReboot(s: StackSession, p: PartnerRun, rec: Recorder): Promise<void> {
     const name = p.plan.name;
@@ -112,8 +157,18 @@ async function recordReboot(s: StackSession, p: PartnerRun, rec: Recorder): Prom
     rec.info(`${name}: the boot unit said`, said.join(" | ") || "(nothing)");
     const nat = await runInNodeOk(p.lab.ep, ["iptables-save", "-t", "nat"]);
     rec.equal(`${name}: NAT chains restored by the boot unit`, [chains.pre, chains.post].filter((c) => nat.includes(`-A ${c} `)), [chains.pre, chains.post]);
-    const units = ["strongswan.service", ...(s.model.mode === "classic-proxy" ? ["nginx.service"] : [])];
+    const units = [ipsecUnit(p.model.ipsecDaemon), ...(s.model.mode === "classic-proxy" ? ["nginx.service"] : [])];
     rec.equal(`${name}: active after the boot (${units.join(", ")})`, (await out(p, ["systemctl", "is-active", ...units])).split("\n"), units.map(() => "active"));
+    await recordSysctlsAfterBoot(p, rec, cycle.resetSysctls);
+    if (p.model.ipsecDaemon === "libreswan") {
+        const status = await out(p, ["ipsec", "whack", "--status"]);
+        const want = p.model.remoteHosts.map((h) => libreswanConnName(name, h));
+        rec.equal(`${name}: conns pluto holds after the boot`, want.filter((c) => status.includes(`"${c}":`)), want);
+        const ike = await waitPlutoIke(p.lab.ep, 90_000).then(() => (Date.now() - t0) / 1000).catch(() => undefined);
+        rec.measure(`${name}: seconds from the reboot command until pluto completed IKE with the partner again`, ike ?? "never", ike !== undefined);
+        rec.info(`${name}: traffic after the boot`, "not measured: a Libreswan tunnel carries no packet on this kernel (no ESP; lab/README.md \"Libreswan\")");
+        return;
+    }
     const conns = await out(p, ["swanctl", "--list-conns"]);
     rec.measure(`${name}: ${swanctlConnectionName(name)} loaded in charon`, conns.includes(`${swanctlConnectionName(name)}:`) ? "loaded" : "not loaded", conns.includes(`${swanctlConnectionName(name)}:`));
     await settle(s, p, 60_000);

@@ -6,6 +6,10 @@
 # Reloading never restarts pluto (`ipsec restart` drops every SA of the endpoint). Each command
 # below acts on one named conn, so the conns it does not name keep their SAs (measured in the lab:
 # the conn serials of untouched conns stay the same):
+# Libreswan 5 (Debian 13) deprecates `ipsec auto` (every call prints "WARNING: ipsec auto has been
+# deprecated") for `ipsec add|replace|delete|up|rereadsecrets NAME`, which Libreswan 4 (Debian 12,
+# Ubuntu 24.04) does not have: pvpn_libreswan_ctl picks the form of the installed version. The
+# commands, in 4.x spelling:
 # - `ipsec auto --add NAME` parses /etc/ipsec.conf (which includes /etc/ipsec.d/*.conf) and loads
 #   NAME alone. On a NAME pluto already has it replaces that conn (its SAs go down), so an
 #   unchanged conn is never re-added.
@@ -43,6 +47,35 @@ pvpn_libreswan_block() {
 # `"NAME": ...` in 5.x). Names are partner-vpn's own: letters, digits and dashes.
 pvpn_libreswan_loaded() {
     grep -Eq "^(000 )?\"$2\":" <<<"$1"
+}
+
+# The installed Libreswan's major version (`ipsec --version`: "Linux Libreswan 4.10 (XFRM) ..." or
+# "Libreswan 5.2"), read once.
+PVPN_LIBRESWAN_MAJOR=""
+pvpn_libreswan_major() {
+    if [ -z "$PVPN_LIBRESWAN_MAJOR" ]; then
+        PVPN_LIBRESWAN_MAJOR=$(ipsec --version 2>/dev/null | sed -n 's/.*Libreswan \([0-9][0-9]*\)\..*/\1/p' | head -n 1)
+        PVPN_LIBRESWAN_MAJOR=${PVPN_LIBRESWAN_MAJOR:-4}
+    fi
+    printf '%s\n' "$PVPN_LIBRESWAN_MAJOR"
+}
+
+# One conn operation (add, replace, delete, up, up-async) or rereadsecrets, as the installed
+# version spells it.
+pvpn_libreswan_ctl() {
+    local op=$1
+    shift
+    if [ "$(pvpn_libreswan_major)" -ge 5 ]; then
+        case $op in
+            up-async) ipsec up --asynchronous "$@" ;;
+            *) ipsec "$op" "$@" ;;
+        esac
+    else
+        case $op in
+            up-async) ipsec auto --asynchronous --up "$@" ;;
+            *) ipsec auto "--$op" "$@" ;;
+        esac
+    fi
 }
 
 # Wait (bounded) until pluto answers on its control socket.
@@ -98,8 +131,8 @@ pvpn_libreswan_sync() {
     install -d -m 0700 "$record" || return 1
     # Secrets first, so that a conn loaded below finds its PSK. pluto prints an ERROR line per bad
     # entry and exits 0 anyway; those lines can quote the file, so they are counted, not shown.
-    out=$(ipsec auto --rereadsecrets 2>&1) || {
-        pvpn_log "$partner: ipsec auto --rereadsecrets failed"
+    out=$(pvpn_libreswan_ctl rereadsecrets 2>&1) || {
+        pvpn_log "$partner: ipsec rereadsecrets failed"
         return 1
     }
     if grep -q 'ERROR' <<<"$out"; then
@@ -118,7 +151,7 @@ pvpn_libreswan_sync() {
         [ -f "$f" ] || continue
         name=$(basename "$f")
         grep -qx -- "$name" <<<"$conns" && continue
-        if ! out=$(ipsec auto --delete "$name" 2>&1); then
+        if ! out=$(pvpn_libreswan_ctl delete "$name" 2>&1); then
             printf '%s\n' "$out" >&2
             return 1
         fi
@@ -131,18 +164,18 @@ pvpn_libreswan_sync() {
         if [ -f "$record/$name" ] && [ "$(cat "$record/$name")" = "$block" ] && pvpn_libreswan_loaded "$status" "$name"; then
             continue
         fi
-        op=--add
-        pvpn_libreswan_loaded "$status" "$name" && op=--replace
+        op=add
+        pvpn_libreswan_loaded "$status" "$name" && op=replace
         # Warnings (e.g. an ignored setting) count as failures; the quoted conn name is left out
         # of the check so that a partner called "error" is not one.
-        if ! out=$(ipsec auto "$op" "$name" 2>&1) || grep -Eqi 'warning|error|fail' <<<"${out//\"$name\"/}"; then
+        if ! out=$(pvpn_libreswan_ctl "$op" "$name" 2>&1) || grep -Eqi 'warning|error|fail' <<<"${out//\"$name\"/}"; then
             printf '%s\n' "$out" >&2
             pvpn_log "$partner: Libreswan did not load conn $name"
             return 1
         fi
         printf '%s\n' "$block" >"$record/$name" || return 1
-        ipsec auto --asynchronous --up "$name" >/dev/null 2>&1 || pvpn_log "$partner: could not start $name now; pluto keeps trying (auto=start)"
-        pvpn_log "$partner: loaded conn $name (${op#--})"
+        pvpn_libreswan_ctl up-async "$name" >/dev/null 2>&1 || pvpn_log "$partner: could not start $name now; pluto keeps trying (auto=start)"
+        pvpn_log "$partner: loaded conn $name ($op)"
     done
 }
 

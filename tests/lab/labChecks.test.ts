@@ -15,7 +15,7 @@ import { expect } from "chai";
 import * as path from "path";
 import { cleanupLab } from "../../lab/cleanup";
 import { runCheck } from "../../lab/checkResult";
-import { LAB_CHECKS } from "../../lab/checks";
+import { applicableChecks } from "../../lab/checks";
 import { requireLab } from "../gates";
 import { loadLabFixture } from "../../lab/stackLab";
 import { endSession, startSession, type StackSession } from "../../lab/stackSession";
@@ -30,6 +30,8 @@ const RUNS: readonly { fixture: string; os?: string; only?: readonly string[] }[
     // Regression fixtures: a /29 with proxies to two hosts in it; two partners changed concurrently.
     { fixture: "lab-classic-network.yaml", only: ["tunnels", "traffic"] },
     { fixture: "lab-two-partners.yaml", only: ["tunnels", "traffic", "zero-downtime"] },
+    // Our endpoint on Libreswan 5 (Debian 13's package): the machine checks (lab/checks/index.ts).
+    { fixture: "lab-libreswan.yaml" },
 ];
 
 for (const { fixture, os, only } of RUNS) {
@@ -50,8 +52,9 @@ for (const { fixture, os, only } of RUNS) {
 
         // A vpc-routing endpoint has no proxy, so the nginx bad push does not apply to it: leave
         // the test out rather than report it as skipped (CI treats skips as missing tools).
-        const mode = loadLabFixture(path.join(__dirname, "fixtures", fixture)).model.mode;
-        const applicable = LAB_CHECKS.filter((def) => !(def.id === "bad-push-nginx" && mode !== "classic-proxy") && (!only || only.includes(def.id)));
+        const fixtureModel = loadLabFixture(path.join(__dirname, "fixtures", fixture)).model;
+        const mode = fixtureModel.mode;
+        const applicable = applicableChecks({ model: fixtureModel }).filter((def) => !(def.id === "bad-push-nginx" && mode !== "classic-proxy") && (!only || only.includes(def.id)));
         for (const def of applicable) {
             it(`${def.id}: ${def.title}`, async function () {
                 const r = await runCheck(def, session as StackSession);

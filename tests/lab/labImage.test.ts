@@ -27,9 +27,11 @@ describe("lab image", () => {
         expect(() => bootstrapPackages("apt-get install foo")).to.throw(/no packages=\(\.\.\.\) list/);
     });
 
-    it("promises the strongSwan packages in vpc-routing, plus nginx and its stream module in classic-proxy", () => {
-        expect(promisedPackages("vpc-routing", SCRIPT)).to.deep.equal(["charon-systemd", "strongswan-swanctl", "iptables"]);
-        expect(promisedPackages("classic-proxy", SCRIPT)).to.deep.equal(["charon-systemd", "strongswan-swanctl", "iptables", "nginx", "libnginx-mod-stream"]);
+    it("promises the strongSwan (or Libreswan) packages in vpc-routing, plus nginx and its stream module in classic-proxy", () => {
+        expect(promisedPackages("vpc-routing", "strongswan", SCRIPT)).to.deep.equal(["charon-systemd", "strongswan-swanctl", "iptables"]);
+        expect(promisedPackages("classic-proxy", "strongswan", SCRIPT)).to.deep.equal(["charon-systemd", "strongswan-swanctl", "iptables", "nginx", "libnginx-mod-stream"]);
+        expect(promisedPackages("vpc-routing", "libreswan", SCRIPT)).to.deep.equal(["libreswan", "iptables"]);
+        expect(promisedPackages("vpc-routing", "libreswan")).to.include("libreswan").and.not.include("charon-systemd");
     });
 
     it("keys the cache by release and package list: another list, another image; the debootstrap layer only by release", () => {

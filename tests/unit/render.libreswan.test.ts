@@ -172,7 +172,7 @@ describe("renderLibreswanConf", () => {
         expect([...conns.keys()]).to.deep.equal(["pvpn-bigcorp-110-220-10-7-32", "pvpn-bigcorp-110-220-10-135-32"]);
         for (const [name, host] of [["pvpn-bigcorp-110-220-10-7-32", "110.220.10.7/32"], ["pvpn-bigcorp-110-220-10-135-32", "110.220.10.135/32"]]) {
             expect(Object.fromEntries(conns.get(name) ?? []), name).to.deep.equal({
-                ikev2: "yes",
+                keyexchange: "ikev2",
                 authby: "secret",
                 left: "172.16.0.5",
                 leftid: ADDRESSES.tunnelIp,
@@ -189,7 +189,6 @@ describe("renderLibreswanConf", () => {
                 rekeyfuzz: "100%",
                 encapsulation: "yes",
                 dpddelay: "30s",
-                keyingtries: "%forever",
                 negotiationshunt: "hold",
                 failureshunt: "drop",
                 "replay-window": "1024",
@@ -198,26 +197,36 @@ describe("renderLibreswanConf", () => {
         }
     });
 
-    it("writes dpdaction=restart for Libreswan 4 (Debian 12, Ubuntu 24.04) only: Libreswan 5 (Debian 13, the default) calls it obsolete", () => {
+    it("writes Libreswan 4's keywords for Debian 12 and Ubuntu 24.04, Libreswan 5's for Debian 13 (the default)", () => {
         expect(p0().os).to.equal("debian-13");
-        const dpdAction = (os: string) => parseConns(renderLibreswanConf({ ...p0(), os } as PartnerModel, ADDRESSES)).get("pvpn-bigcorp-110-220-10-7-32")?.get("dpdaction");
-        expect(dpdAction("debian-13")).to.equal(undefined);
-        expect(dpdAction("debian-12")).to.equal("restart");
-        expect(dpdAction("ubuntu-24.04")).to.equal("restart");
+        const conn = (os: string, version = 2) =>
+            parseConns(renderLibreswanConf(withIke({ ...p0(), os } as PartnerModel, { version }), ADDRESSES)).get("pvpn-bigcorp-110-220-10-7-32") ?? new Map<string, string>();
+        for (const os of ["debian-12", "ubuntu-24.04"]) {
+            expect(conn(os).get("ikev2"), os).to.equal("yes");
+            expect(conn(os, 1).get("ikev2"), os).to.equal("no");
+            expect(conn(os).get("dpdaction"), os).to.equal("restart");
+            expect(conn(os).get("keyingtries"), os).to.equal("%forever");
+            expect(conn(os).has("keyexchange"), os).to.equal(false);
+        }
+        // 5.2: "ikev2=yes has been replaced by keyexchange=ikev2", "obsolete keyword ignored:
+        // dpdaction", "keyingtries=0 ignored": each a warning the apply refuses.
+        expect(conn("debian-13").get("keyexchange")).to.equal("ikev2");
+        expect(conn("debian-13", 1).get("keyexchange")).to.equal("ikev1");
+        for (const key of ["ikev2", "dpdaction", "keyingtries"]) expect(conn("debian-13").has(key), key).to.equal(false);
     });
 
     it("uses no keyword Libreswan 4 rejects or calls obsolete, and no shared sections", () => {
-        const text = renderLibreswanConf(p0(), ADDRESSES);
+        const text = renderLibreswanConf({ ...p0(), os: "debian-12" } as PartnerModel, ADDRESSES);
         for (const word of ["forceencaps", "keyexchange", "keylife", "pfsgroup", "aggrmode", "also=", "%default", "%defaultroute", "rightsubnets", "leftnexthop"]) {
             expect(text, word).not.to.include(word);
         }
         expect(text).not.to.match(/^\tlifetime=/m);
     });
 
-    it("IKEv1: ikev2=no and a dpdtimeout (IKEv2 ignores it, with a warning, so it only appears for IKEv1)", () => {
+    it("IKEv1: keyexchange=ikev1 and a dpdtimeout (IKEv2 ignores it, with a warning, so it only appears for IKEv1)", () => {
         const v1 = parseConns(renderLibreswanConf(withIke(p0(), { version: 1, ikeProposals: ["aes256-sha1-modp1536"], espProposals: ["aes256-sha1"] }), ADDRESSES));
         const c = v1.get("pvpn-bigcorp-110-220-10-7-32");
-        expect(c?.get("ikev2")).to.equal("no");
+        expect(c?.get("keyexchange")).to.equal("ikev1");
         expect(c?.get("dpdtimeout")).to.equal("90s");
         expect(c?.get("pfs")).to.equal("no");
         expect(c?.get("ike")).to.equal("aes256-sha1;modp1536");
