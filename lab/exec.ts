@@ -140,13 +140,19 @@ const OUTPUT_CAP = 1 << 20;
 
 /**
  * Spawns a daemon-like process (charon, sshd, a test server) in its own process group and
- * registers it for cleanup. `onLine` sees each stdout line (for readiness and result records).
+ * registers it for cleanup. `onLine` sees each stdout line (for readiness and result records);
+ * `input`, when given, is written to its stdin (then closed): secrets never go into argv.
  */
-export function spawnLongRunning(argv: readonly string[], onLine?: (line: string) => void, env?: NodeJS.ProcessEnv): LongRunning {
-    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ["ignore", "pipe", "pipe"], env: env ? { ...process.env, ...env } : process.env });
+export function spawnLongRunning(argv: readonly string[], onLine?: (line: string) => void, env?: NodeJS.ProcessEnv, input?: string): LongRunning {
+    const stdin = input === undefined ? "ignore" : "pipe";
+    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: [stdin, "pipe", "pipe"], env: env ? { ...process.env, ...env } : process.env });
     if (child.pid === undefined) throw new Error(`could not spawn ${formatCommand(argv)}`);
     const pid = child.pid;
     registerProcess(pid, formatCommand(argv));
+    if (input !== undefined && child.stdin) {
+        child.stdin.on("error", () => undefined); // it may exit before reading its input
+        child.stdin.end(input);
+    }
     let output = "";
     let partial = "";
     const append = (d: Buffer): void => {

@@ -5,9 +5,7 @@
  * listens on 169.254.169.254:80 inside the endpoint's namespace (the address put on that
  * namespace's lo). The credentials reach it on stdin, never in its command line.
  */
-import { spawn } from "child_process";
-import { killGroup, waitFor } from "./exec";
-import { registerProcess, unregisterProcess } from "./cleanup";
+import { spawnLongRunning, waitFor } from "./exec";
 import { inNetns } from "./netns";
 import type { RoleCredentials } from "./moto";
 
@@ -51,28 +49,13 @@ export interface Imds {
 
 /** Starts the IMDS in namespace `ns` (169.254.169.254 must already be on its lo). */
 export async function startImds(ns: string, creds: RoleCredentials, region: string): Promise<Imds> {
-    const argv = inNetns(ns, [process.execPath, "-e", SERVER]);
-    const child = spawn(argv[0], argv.slice(1), { detached: true, stdio: ["pipe", "pipe", "pipe"] });
-    if (child.pid === undefined) throw new Error("could not start the lab IMDS");
-    const pid = child.pid;
-    registerProcess(pid, "lab IMDS");
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
-    child.stderr.on("data", (d: Buffer) => { out += d.toString(); });
-    const exited = new Promise<void>((resolve) => child.on("close", () => { unregisterProcess(pid); resolve(); }));
-    child.stdin.end(JSON.stringify({ creds, region }));
+    const server = spawnLongRunning(inNetns(ns, [process.execPath, "-e", SERVER]), undefined, undefined, JSON.stringify({ creds, region }));
     await waitFor("the lab IMDS listening", async () => {
-        if (child.exitCode !== null) throw new Error(`the lab IMDS exited: ${out}`);
-        return out.includes("IMDS-READY") ? true : undefined;
+        if (server.child.exitCode !== null) throw new Error(`the lab IMDS exited: ${server.output()}`);
+        return server.output().includes("IMDS-READY") ? true : undefined;
     }, 15_000, 100);
     return {
-        refused: () => [...out.matchAll(/IMDS-REFUSED \d+/g)].length,
-        stop: async () => {
-            if (child.exitCode !== null || child.signalCode !== null) return;
-            killGroup(child, "SIGTERM");
-            const timer = setTimeout(() => killGroup(child, "SIGKILL"), 2000);
-            await exited;
-            clearTimeout(timer);
-        },
+        refused: () => [...server.output().matchAll(/IMDS-REFUSED \d+/g)].length,
+        stop: () => server.stop(2000),
     };
 }

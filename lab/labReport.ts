@@ -3,7 +3,7 @@
  * naive), then per fixture the topology, what the lab did instead of production, every push and
  * every check with each measured value. Printed and saved to lab-out/report-<time>.md.
  */
-import { execFileSync } from "child_process";
+import { runSyncResult } from "./exec";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -31,12 +31,8 @@ const PACKAGES = ["strongswan-charon", "strongswan-swanctl", "nginx-light", "lib
 
 /** The packages the lab runs, with versions (Debian); "unknown" elsewhere. */
 function packageVersions(): string {
-    try {
-        const out = execFileSync("dpkg-query", ["-W", "-f", "${Package} ${Version}\n", ...PACKAGES], { encoding: "utf8", timeout: 5000, stdio: ["ignore", "pipe", "ignore"] });
-        return out.trim().split("\n").join(", ");
-    } catch (err) {
-        return String((err as { stdout?: string }).stdout ?? "").trim().split("\n").join(", ") || "package versions unknown";
-    }
+    const r = runSyncResult(["dpkg-query", "-W", "-f", "${Package} ${Version}\n", ...PACKAGES], { timeoutMs: 5000 });
+    return r.stdout.trim().split("\n").filter(Boolean).join(", ") || "package versions unknown";
 }
 
 export function fixturePassed(f: FixtureReport): boolean {

@@ -3,8 +3,8 @@
  * a TUN device and network namespaces. Tests skip with the returned reason (or fail when the lab
  * is required); scripts print it.
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
+import { runSyncResult } from "./exec";
 import * as crypto from "crypto";
 import { CHARON_BINARY } from "./strongswan";
 
@@ -20,12 +20,7 @@ const REQUIRED_FILES = [
 ];
 
 function commandExists(cmd: string): boolean {
-    try {
-        execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore", timeout: 5000 });
-        return true;
-    } catch {
-        return false;
-    }
+    return runSyncResult(["sh", "-c", `command -v ${cmd}`], { timeoutMs: 5000 }).code === 0;
 }
 
 /** Undefined when the lab can run here; otherwise why not. */
@@ -38,16 +33,8 @@ export function labUnavailableReason(): string | undefined {
         return `missing: ${[...missingCommands, ...missingFiles].join(", ")} (Debian: strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-extra-plugins openssh-server openssh-client iptables iproute2 curl socat conntrack debootstrap dpkg-dev systemd-container util-linux)`;
     }
     const probe = `pvl-probe-${crypto.randomBytes(3).toString("hex")}`;
-    try {
-        execFileSync("ip", ["netns", "add", probe], { stdio: "pipe", timeout: 5000 });
-    } catch (err) {
-        return `cannot create network namespaces: ${(err as Error).message.split("\n")[0]}`;
-    } finally {
-        try {
-            execFileSync("ip", ["netns", "del", probe], { stdio: "ignore", timeout: 5000 });
-        } catch {
-            // was not created
-        }
-    }
+    const add = runSyncResult(["ip", "netns", "add", probe], { timeoutMs: 5000 });
+    if (add.code !== 0) return `cannot create network namespaces: ${add.stderr.trim().split("\n")[0]}`;
+    runSyncResult(["ip", "netns", "del", probe], { timeoutMs: 5000 });
     return undefined;
 }
