@@ -8,7 +8,9 @@
  */
 import { expect } from "chai";
 import * as path from "path";
-import { describeRun, editFirstPartner, modelOf, REPO_ROOT, renderPartner, repoStackConfig, requireRoot, requireTool, TestNetns, TestNode } from "./tools";
+import { addAddress } from "../../lab/netns";
+import { destroyNode, type LabNode, runInNodeOkSync, runInNodeSync, writeNodeFileSync } from "../../lab/node";
+import { createTestNetns, describeRun, editFirstPartner, modelOf, REPO_ROOT, renderPartner, repoStackConfig, requireRoot, requireTool, startTestNode } from "./tools";
 
 const LIB = path.join(REPO_ROOT, "scripts", "endpoint", "lib.sh");
 const FIXTURE = "tests/lab/fixtures/lab-two-partners.yaml";
@@ -20,15 +22,15 @@ const SOURCE_PORTS = [41001, 41003, 41005, 41007];
 
 describe("tools: the NAT switch for a new host leaves no connection pinned un-NATed", function () {
     this.timeout(120_000);
-    let ep: TestNode | undefined;
-    let inst: TestNetns | undefined;
-    let host: TestNetns | undefined;
+    let ep: LabNode | undefined;
+    let inst: LabNode | undefined;
+    let host: LabNode | undefined;
     let oldHost = "";
     let newHost = "";
     let natIp = "";
     let instIp = "";
 
-    const lib = (call: string) => (ep as TestNode).run(["bash", "-c", `source "$1"; ${call}`, "bash", LIB]);
+    const lib = (call: string) => runInNodeSync(ep as LabNode, ["bash", "-c", `source "$1"; ${call}`, "bash", LIB]);
     const libOk = (call: string) => {
         const r = lib(call);
         expect(r.code, describeRun([call], r)).to.equal(0);
@@ -36,10 +38,10 @@ describe("tools: the NAT switch for a new host leaves no connection pinned un-NA
     };
     /** One connection attempt from a fixed source port; true when the server answered. */
     const connectFrom = (dst: string, sport: number): boolean =>
-        (inst as TestNetns).run(["timeout", "3", "socat", "-T", "1", `TCP:${dst}:${PORT},bind=${instIp}:${sport},reuseaddr,connect-timeout=0.6`, "STDOUT"]).code === 0;
+        runInNodeSync(inst as LabNode, ["timeout", "3", "socat", "-T", "1", `TCP:${dst}:${PORT},bind=${instIp}:${sport},reuseaddr,connect-timeout=0.6`, "STDOUT"]).code === 0;
     /** conntrack entries to `dst` from our instance, by source port: the address replies go to. */
     const entries = (dst: string): Map<number, string> => {
-        const out = (ep as TestNode).run(["conntrack", "-L", "-p", "tcp", "-d", dst, "-s", instIp]).stdout;
+        const out = runInNodeSync(ep as LabNode, ["conntrack", "-L", "-p", "tcp", "-d", dst, "-s", instIp]).stdout;
         const m = new Map<number, string>();
         for (const line of out.split("\n")) {
             const sport = /sport=(\d+)/.exec(line)?.[1];
@@ -67,35 +69,34 @@ describe("tools: the NAT switch for a new host leaves no connection pinned un-NA
         natIp = /--to-source (\S+)/.exec(after)?.[1] ?? "";
         instIp = full.inbound[0].target;
 
-        ep = await TestNode.start("natsw-ep");
-        inst = new TestNetns("natsw-inst");
-        host = new TestNetns("natsw-host");
-        inst.runOk(["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "lan", "netns", ep.netns.name]);
-        host.runOk(["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "wan", "netns", ep.netns.name]);
-        ep.runOk(["ip", "addr", "add", `${full.privateIp}/24`, "dev", "lan"]);
-        ep.runOk(["ip", "addr", "add", "198.51.100.1/24", "dev", "wan"]);
-        for (const l of ["lan", "wan"]) ep.runOk(["ip", "link", "set", l, "up"]);
-        for (const h of [oldHost, newHost]) ep.runOk(["ip", "route", "add", `${h}/32`, "via", "198.51.100.2"]);
-        ep.runOk(["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-        inst.runOk(["ip", "addr", "add", `${instIp}/24`, "dev", "eth0"]);
-        inst.runOk(["ip", "link", "set", "eth0", "up"]);
-        inst.runOk(["ip", "route", "add", "default", "via", full.privateIp]);
-        host.runOk(["ip", "addr", "add", "198.51.100.2/24", "dev", "eth0"]);
-        host.runOk(["ip", "link", "set", "eth0", "up"]);
-        for (const h of [oldHost, newHost]) host.addLoAddress(`${h}/32`);
+        ep = await startTestNode("natsw-ep");
+        inst = createTestNetns("natsw-inst");
+        host = createTestNetns("natsw-host");
+        runInNodeOkSync(inst, ["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "lan", "netns", ep.ns]);
+        runInNodeOkSync(host, ["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "wan", "netns", ep.ns]);
+        runInNodeOkSync(ep, ["ip", "addr", "add", `${full.privateIp}/24`, "dev", "lan"]);
+        runInNodeOkSync(ep, ["ip", "addr", "add", "198.51.100.1/24", "dev", "wan"]);
+        for (const l of ["lan", "wan"]) runInNodeOkSync(ep, ["ip", "link", "set", l, "up"]);
+        for (const h of [oldHost, newHost]) runInNodeOkSync(ep, ["ip", "route", "add", `${h}/32`, "via", "198.51.100.2"]);
+        runInNodeOkSync(ep, ["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        runInNodeOkSync(inst, ["ip", "addr", "add", `${instIp}/24`, "dev", "eth0"]);
+        runInNodeOkSync(inst, ["ip", "link", "set", "eth0", "up"]);
+        runInNodeOkSync(inst, ["ip", "route", "add", "default", "via", full.privateIp]);
+        runInNodeOkSync(host, ["ip", "addr", "add", "198.51.100.2/24", "dev", "eth0"]);
+        runInNodeOkSync(host, ["ip", "link", "set", "eth0", "up"]);
+        for (const h of [oldHost, newHost]) addAddress(host.ns, "lo", `${h}/32`);
         // Only the NAT IP routes back (the internet drops private sources).
-        host.runOk(["ip", "route", "add", `${natIp}/32`, "via", "198.51.100.1"]);
-        for (const h of [oldHost, newHost]) host.runOk(["sh", "-c", `timeout 100 socat TCP-LISTEN:${PORT},bind=${h},fork,reuseaddr SYSTEM:'echo ok' >/dev/null 2>&1 &`]);
-        ep.writeFile(BEFORE, before);
-        ep.writeFile(AFTER, after);
+        runInNodeOkSync(host, ["ip", "route", "add", `${natIp}/32`, "via", "198.51.100.1"]);
+        for (const h of [oldHost, newHost]) runInNodeOkSync(host, ["sh", "-c", `timeout 100 socat TCP-LISTEN:${PORT},bind=${h},fork,reuseaddr SYSTEM:'echo ok' >/dev/null 2>&1 &`]);
+        writeNodeFileSync(ep, BEFORE, before);
+        writeNodeFileSync(ep, AFTER, after);
         libOk(`pvpn_restore_nat bigcorp ${BEFORE}`);
     });
 
     after(() => {
-        host?.run(["pkill", "-f", `TCP-LISTEN:${PORT}`]);
-        ep?.destroy();
-        inst?.destroy();
-        host?.destroy();
+        if (ep) destroyNode(ep);
+        if (inst) destroyNode(inst);
+        if (host) destroyNode(host);
     });
 
     it("negative control: before the new host's rule, connections to it fail and stay pinned un-NATed", () => {
@@ -108,10 +109,10 @@ describe("tools: the NAT switch for a new host leaves no connection pinned un-NA
     it("holds new connections to destinations the live rules do not SNAT yet, never the others", () => {
         libOk(`pvpn_hold_new_destinations bigcorp ${AFTER}`);
         try {
-            const hold = (ep as TestNode).runOk(["iptables", "-S", "PVPN-bigcorp-HOLD"]);
+            const hold = runInNodeOkSync(ep as LabNode, ["iptables", "-S", "PVPN-bigcorp-HOLD"]);
             expect(hold).to.include(`-d ${newHost}/32`);
             expect(hold).not.to.include(oldHost);
-            expect((ep as TestNode).runOk(["iptables", "-S", "FORWARD"]).split("\n")[1]).to.equal("-A FORWARD -j PVPN-bigcorp-HOLD");
+            expect(runInNodeOkSync(ep as LabNode, ["iptables", "-S", "FORWARD"]).split("\n")[1]).to.equal("-A FORWARD -j PVPN-bigcorp-HOLD");
             // A held SYN is dropped before conntrack confirms it: nothing new can be pinned.
             expect(connectFrom(newHost, 41201)).to.equal(false);
             expect(entries(newHost).has(41201), "an entry for the held connection").to.equal(false);
@@ -119,7 +120,7 @@ describe("tools: the NAT switch for a new host leaves no connection pinned un-NA
         } finally {
             libOk("pvpn_release_hold bigcorp");
         }
-        expect((ep as TestNode).runOk(["iptables", "-S"])).not.to.include("HOLD");
+        expect(runInNodeOkSync(ep as LabNode, ["iptables", "-S"])).not.to.include("HOLD");
     });
 
     it("after the switch, a connection reusing a pinned source port is SNATed and answered", () => {
@@ -128,19 +129,19 @@ describe("tools: the NAT switch for a new host leaves no connection pinned un-NA
         for (const p of SOURCE_PORTS) expect(connectFrom(newHost, p), `port ${p} again`).to.equal(true);
         const now = entries(newHost);
         expect(SOURCE_PORTS.map((p) => now.get(p))).to.deep.equal(SOURCE_PORTS.map(() => natIp));
-        expect((ep as TestNode).runOk(["iptables", "-S"]), "the hold is gone").not.to.include("HOLD");
+        expect(runInNodeOkSync(ep as LabNode, ["iptables", "-S"]), "the hold is gone").not.to.include("HOLD");
     });
 
     it("a hold left by a killed apply is removed by the next switch and by the removal", () => {
-        (ep as TestNode).runOk(["iptables", "-N", "PVPN-bigcorp-HOLD"]);
-        (ep as TestNode).runOk(["iptables", "-A", "PVPN-bigcorp-HOLD", "-d", `${oldHost}/32`, "-j", "DROP"]);
-        (ep as TestNode).runOk(["iptables", "-I", "FORWARD", "1", "-j", "PVPN-bigcorp-HOLD"]);
+        runInNodeOkSync(ep as LabNode, ["iptables", "-N", "PVPN-bigcorp-HOLD"]);
+        runInNodeOkSync(ep as LabNode, ["iptables", "-A", "PVPN-bigcorp-HOLD", "-d", `${oldHost}/32`, "-j", "DROP"]);
+        runInNodeOkSync(ep as LabNode, ["iptables", "-I", "FORWARD", "1", "-j", "PVPN-bigcorp-HOLD"]);
         libOk(`pvpn_restore_nat bigcorp ${AFTER}`);
-        expect((ep as TestNode).runOk(["iptables", "-S"])).not.to.include("HOLD");
+        expect(runInNodeOkSync(ep as LabNode, ["iptables", "-S"])).not.to.include("HOLD");
         expect(connectFrom(oldHost, 41105)).to.equal(true);
-        (ep as TestNode).runOk(["iptables", "-N", "PVPN-bigcorp-HOLD"]);
-        (ep as TestNode).runOk(["iptables", "-I", "FORWARD", "1", "-j", "PVPN-bigcorp-HOLD"]);
+        runInNodeOkSync(ep as LabNode, ["iptables", "-N", "PVPN-bigcorp-HOLD"]);
+        runInNodeOkSync(ep as LabNode, ["iptables", "-I", "FORWARD", "1", "-j", "PVPN-bigcorp-HOLD"]);
         libOk("pvpn_remove_nat bigcorp");
-        expect((ep as TestNode).runOk(["iptables", "-S"])).not.to.include("HOLD");
+        expect(runInNodeOkSync(ep as LabNode, ["iptables", "-S"])).not.to.include("HOLD");
     });
 });
