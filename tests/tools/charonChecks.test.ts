@@ -10,11 +10,10 @@ import { ALL_CHARON_ALGORITHMS } from "../../core/charonAlgorithms";
 import { endpointPaths } from "../../core/render";
 import { runInNodeSync, runInNodeOkSync, bashInNodeSync, writeNodeFileSync, existsInNodeSync, destroyNode, type LabNode } from "../../lab/node";
 import { startCharon, stopCharon, type Charon } from "../../lab/strongswan";
-import { CHARON, describeRun, DEV, modelOf, type RenderedPartner, renderPartner, repoStackConfig, requireRoot, requireTool, startTestNode, withIke } from "./tools";
+import { CHARON, describeRun, DEV, modelOf, type RenderedPartner, renderPartner, repoStackConfig, requireRoot, requireTool, startTestNode, type TestNodeOptions, withIke } from "./tools";
 
-function nodeOptions() {
+function nodeOptions(): TestNodeOptions {
     return {
-        overlayEtc: true,
         distroSwanctl: true,
         tmpfs: ["/etc/partner-vpn", "/usr/local/sbin"],
         loAddresses: ["172.16.0.5/32"],

@@ -16,13 +16,12 @@ import { endpointPaths, removeCommand, renderApplyScript, swanctlChildName } fro
 import { BOOT_SCRIPT, REMOVE_SCRIPT } from "../../core/render/paths";
 import { runInNodeSync, runInNodeOkSync, readNodeFileSync, existsInNodeSync, destroyNode, type LabNode } from "../../lab/node";
 import { startCharon, stopCharon, type Charon } from "../../lab/strongswan";
-import { chainRules, CHARON, classicTcpRaw, describeRun, DEV, modelOf, normalizeSave, parseListConns, type RenderedPartner, renderPartner, repoStackConfig, requireRoot, requireTool, type RunResult, startTestNode, TEST_PSK, withPartner } from "./tools";
+import { chainRules, CHARON, classicTcpRaw, describeRun, DEV, modelOf, normalizeSave, parseListConns, type RenderedPartner, renderPartner, repoStackConfig, requireRoot, requireTool, type RunResult, startTestNode, type TestNodeOptions, TEST_PSK, withPartner } from "./tools";
 
 const FOREIGN_POST = "-A POSTROUTING -o eth9 -j MASQUERADE";
 
-function nodeOptions() {
+function nodeOptions(): TestNodeOptions {
     return {
-        overlayEtc: true,
         distroSwanctl: true,
         tmpfs: ["/etc/partner-vpn", "/etc/nginx", "/usr/local/sbin", "/var/log/nginx", "/var/lib/nginx"],
         loAddresses: ["172.16.0.5/32"],
