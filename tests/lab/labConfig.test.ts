@@ -7,6 +7,7 @@ import { expect } from "chai";
 import * as path from "path";
 import { embeddedFile, embeddedFiles, scriptGeneration, withEditedFile } from "../../lab/applyScript";
 import { commandNamed, orderByDependencies, programCommands, replayPlan, type LabSecrets } from "../../lab/engine";
+import { applicableChecks } from "../../lab/checks";
 import { labPsk, labSpecFor, loadLabFixture, partnerListeners, modelFor, refuseNonLabAddresses, withAddedHost } from "../../lab/stackLab";
 import { pskProblem } from "../../core/secrets";
 import { projectConfig } from "../../program/stackFile";
@@ -84,6 +85,18 @@ describe("lab config: stack files mapped to the lab", () => {
         const farAdmin = modelFor(edit((_p, cfg) => ((cfg.endpoint as Record<string, unknown>).adminCidrs = ["10.9.9.9/32"])));
         expect(() => labSpecFor(farAdmin)).to.throw(/adminCidrs must include an address inside network\.subnetCidr/);
         expect(() => modelFor(edit((p) => (p.gatewayIp = "8.8.8.8")))).to.throw(/gatewayIp: 8\.8\.8\.8 is public/);
+    });
+
+    it("maps a Libreswan stack and runs only the machine checks on it; refuses one mixing the daemons, saying why", () => {
+        const lsw = loadLabFixture(path.join(FIXTURES, "lab-libreswan.yaml"));
+        expect(lsw.model.partners.map((p) => [p.ipsecDaemon, p.os])).to.deep.equal([["libreswan", "debian-13"]]);
+        expect(applicableChecks(lsw).map((c) => c.id)).to.deep.equal(["bootstrap", "reboot"]);
+        expect(applicableChecks(loadLabFixture(path.join(FIXTURES, "lab-vpc.yaml"))).map((c) => c.id)).to.include.members(["tunnels", "traffic", "bootstrap", "reboot"]);
+        const two = loadLabFixture(path.join(FIXTURES, "lab-two-partners.yaml"));
+        const cfg = projectConfig(two.values);
+        (cfg.partners as Record<string, unknown>[])[1].ipsecDaemon = "libreswan";
+        const mixed = modelFor(Object.fromEntries(Object.entries(cfg).map(([k, v]) => [`partner-vpn:${k}`, typeof v === "string" ? v : JSON.stringify(v)])));
+        expect(() => labSpecFor(mixed)).to.throw(/mixes strongSwan and Libreswan partners/);
     });
 
     it("generates PSKs the project's validator accepts, different every time", () => {
