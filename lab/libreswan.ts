@@ -410,8 +410,12 @@ export function partnerSwanctlConf(side: PartnerSide): string {
 
 /** pluto completed IKE with the peer (Libreswan 4 and 5, IKEv2 and IKEv1 wording). */
 export const PLUTO_IKE_ESTABLISHED = /(?:initiator|responder) established IKE SA|IKE SA established|established ISAKMP SA|ISAKMP SA established/;
-/** The kernel refused the IPsec SA: no ESP in this kernel (CONFIG_INET_ESP unset). */
-export const PLUTO_SA_REFUSED = /netlink response for Add SA esp\.[0-9a-f]+@\S+: Protocol not supported \(errno 93\)/;
+/**
+ * The kernel refused the IPsec SA: no ESP in this kernel (CONFIG_INET_ESP unset). Libreswan 4.10
+ * with AES-CBC: "Protocol not supported (errno 93)"; 5.2 with AES-GCM: "Function not implemented
+ * (errno 38)" plus "netlink ext_ack: Requested AEAD algorithm not found".
+ */
+export const PLUTO_SA_REFUSED = /netlink response for Add SA esp\.[0-9a-f]+@\S+: [^(\n]+\(errno \d+\)/;
 
 /** pluto's messages of the current boot (ipsec.service's journal) on a booted endpoint. */
 export async function plutoJournal(node: LabNode): Promise<string> {
