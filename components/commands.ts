@@ -11,6 +11,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import { childStatusFromApplyOutput, type ChildStatus } from "../core/childStatus";
 import type { EndpointAddresses, PartnerModel, RenderedFile, StackModel } from "../core/model";
 import {
     applyCommand, bootstrapCommand, contentHashes, removeCommand, renderApplyScript, renderBootstrapScript, renderEndpointFiles,
@@ -85,6 +86,8 @@ export interface ApplyCommand {
     readonly generation: pulumi.Output<string>;
     /** Every file the apply pushes, rendered once here (secret: one of them holds the PSK). */
     readonly files: pulumi.Output<readonly RenderedFile[]>;
+    /** Per child, what the last run of the apply reported: up, or waiting for the partner (core/childStatus.ts). */
+    readonly childStatus: pulumi.Output<Record<string, ChildStatus>>;
 }
 
 export function createApplyCommand(name: string, args: ApplyArgs, parent: pulumi.Resource, dependsOn: pulumi.Resource[]): ApplyCommand {
@@ -109,5 +112,8 @@ export function createApplyCommand(name: string, args: ApplyArgs, parent: pulumi
         // The scripts print nothing secret; the outputs are still kept secret in state.
         logging: "stderr",
     }, { parent, dependsOn, additionalSecretOutputs: ["stdout", "stderr"] });
-    return { command: cmd, configHash, generation, files: rendered.apply((r) => r.files) };
+    // stdout is secret in state; only the recognised status words of the configured children
+    // leave it (core/childStatus.ts), so the status is a plain output.
+    const childStatus = pulumi.unsecret(cmd.stdout.apply((out) => childStatusFromApplyOutput(partner, out ?? "")));
+    return { command: cmd, configHash, generation, files: rendered.apply((r) => r.files), childStatus };
 }

@@ -7,6 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { toCidr } from "../core/addresses";
+import type { ChildStatus } from "../core/childStatus";
 import type { EndpointImageModel, PartnerModel, RenderedFile } from "../core/model";
 import { formatIssue } from "../core/validate";
 import { createApplyCommand, createBootstrapCommand, sshConnection } from "./commands";
@@ -62,6 +63,10 @@ export class PartnerVpn extends pulumi.ComponentResource {
     public readonly handoff: pulumi.Output<PartnerHandoff>;
     /** CloudWatch alarm names: `aws cloudwatch describe-alarms --alarm-names ...` shows the partner's state. */
     public readonly alarmNames: pulumi.Output<string[]>;
+    /** Per CHILD_SA (one per partner host), what the last apply reported: `up`, `waiting for the
+     *  partner`, or `not reported` (Libreswan endpoints; no apply output yet). Not live: CloudWatch's
+     *  TunnelState is. */
+    public readonly childStatus: pulumi.Output<Record<string, ChildStatus>>;
     /** The partner this endpoint serves. */
     public readonly partnerName: string;
     /** Every file the endpoint receives, as pushed (a secret: one holds the PSK). Not a registered output. */
@@ -108,8 +113,9 @@ export class PartnerVpn extends pulumi.ComponentResource {
         this.alarmNames = pulumi.all(alarms.map((a) => a.name));
         this.partnerName = partner.name;
         this.endpointFiles = apply.files;
+        this.childStatus = apply.childStatus;
         this.handoff = pulumi.all([this.natIp, this.tunnelIp]).apply(([natIp, tunnelIp]) => handoffFor(partner, natIp, tunnelIp));
-        this.registerOutputs({ natIp: this.natIp, tunnelIp: this.tunnelIp, instanceId: this.instanceId, generation: this.generation, handoff: this.handoff, alarmNames: this.alarmNames });
+        this.registerOutputs({ natIp: this.natIp, tunnelIp: this.tunnelIp, instanceId: this.instanceId, generation: this.generation, handoff: this.handoff, alarmNames: this.alarmNames, childStatus: this.childStatus });
     }
 }
 

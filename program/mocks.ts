@@ -84,6 +84,9 @@ export interface EvaluateOptions {
     readonly program?: () => ProgramResult;
     /** Project name in URNs. Default `partner-vpn`. */
     readonly project?: string;
+    /** What a remote command printed on stdout, by resource name (the command provider's part
+     *  under mocks: the program reads the apply's status lines from it). Default: nothing. */
+    readonly commandStdout?: (name: string) => string | undefined;
 }
 
 /** What a program under evaluation returns: its stack outputs, and the PartnerVpn components it made. */
@@ -119,7 +122,9 @@ export function redactSecrets(value: unknown, marker = "[secret]"): unknown {
 /** Stand-in public IPs: the n-th Elastic IP registered gets the n-th address of this block. */
 const STAND_IN_BLOCK = "240.0.0.0/4";
 
-function mockState(type: string, name: string, inputs: Record<string, unknown>, id: string | undefined, standIn: (placeholder: string) => string): { id: string; state: Record<string, unknown> } {
+function mockState(
+    type: string, name: string, inputs: Record<string, unknown>, id: string | undefined, standIn: (placeholder: string) => string, stdout: (name: string) => string | undefined,
+): { id: string; state: Record<string, unknown> } {
     const unknown = (attribute: string) => unknownValue(name, attribute);
     switch (type) {
         case "aws:ec2/eip:Eip": {
@@ -135,7 +140,7 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
         case "aws:sns/topic:Topic":
             return { id: unknown("arn"), state: { ...inputs, arn: unknown("arn") } };
         case "command:remote:Command":
-            return { id: unknown("id"), state: { ...inputs, stdout: "", stderr: "" } };
+            return { id: unknown("id"), state: { ...inputs, stdout: stdout(name) ?? "", stderr: "" } };
         default:
             return { id: id ?? unknown("id"), state: inputs };
     }
@@ -196,7 +201,7 @@ export async function evaluateProgram(config: Readonly<Record<string, string>>, 
                 const recorded = pending.get(key) ?? {};
                 // The monitor passes "" (not undefined) when no existing id is being read.
                 const existingId = args.id ? args.id : undefined;
-                const { id, state } = mockState(args.type, args.name, args.inputs, existingId, standIn);
+                const { id, state } = mockState(args.type, args.name, args.inputs, existingId, standIn, options.commandStdout ?? (() => undefined));
                 resources.push({
                     type: args.type, name: args.name, urn: recorded.urn ?? "", parent: recorded.parent ?? "",
                     read: existingId !== undefined, inputs: args.inputs,

@@ -8,6 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { EndpointConfig, MonitoringConfig, NetworkConfig, PartnerConfig } from "../core/config";
 import { CONFIG_KEYS, runtimeKey } from "../core/config";
+import type { ChildStatus } from "../core/childStatus";
 import type { EndpointImageModel } from "../core/model";
 import { formatIssue, validateStackConfig } from "../core/validate";
 import { createAlarmTopic } from "../components/monitoring";
@@ -22,6 +23,8 @@ export interface StackOutputs {
     readonly appliedGenerations: Record<string, pulumi.Output<string>>;
     /** Per partner, its CloudWatch alarm names (README: "See every tunnel"). */
     readonly alarms: Record<string, pulumi.Output<string[]>>;
+    /** Per partner, per child: what the last apply reported (README: "After pulumi up"). */
+    readonly childStatus: Record<string, pulumi.Output<Record<string, ChildStatus>>>;
 }
 
 function readSecret(key: string): unknown {
@@ -90,6 +93,7 @@ export function buildPartnerVpnStack(): { readonly outputs: StackOutputs; readon
         tunnelIps: byName((c) => c.tunnelIp),
         appliedGenerations: byName((c) => c.generation),
         alarms: byName((c) => c.alarmNames),
+        childStatus: byName((c) => c.childStatus),
     };
     return { outputs, components };
 }

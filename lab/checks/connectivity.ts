@@ -7,6 +7,7 @@ import { toCidr } from "../../core/addresses";
 import { swanctlChildName, swanctlConnectionName } from "../../core/render";
 import { natChainNames } from "../../core/render/nat";
 import { endpointPaths } from "../../core/render/paths";
+import { CHILD_UP, childStatusFromApplyOutput } from "../../core/childStatus";
 import type { CheckDefinition, Recorder } from "../checkResult";
 import { inboundFlows, outboundFlows, sendFlow, sendFlows, udpMappings } from "../flows";
 import { runInNodeOk } from "../node";
@@ -53,6 +54,10 @@ export const tunnelsCheck: CheckDefinition<StackSession> = {
                     c ? `INSTALLED, TUNNEL-in-UDP, ${c.protocol}, ${p.lab.spec.natIp}/32 <-> ${toCidr(host)}` : "INSTALLED",
                 );
             }
+            // The stack output childStatus, from what the provisioning apply printed over SSH.
+            const applied = s.pushes.find((x) => x.command === `${p.plan.name}-apply create`);
+            const status = childStatusFromApplyOutput(p.model, applied?.log.join("\n") ?? "");
+            rec.equal(`${p.model.name}: childStatus output from the provisioning apply's stdout`, status, Object.fromEntries(Object.keys(status).map((c) => [c, CHILD_UP])));
             const partnerView = (await listSas(p.lab.pgw)).sas.find((x) => x.state === "ESTABLISHED");
             rec.equal(`${p.model.name}: the partner's gateway sees us at`, partnerView?.remoteHost ?? "no SA", p.lab.spec.tunnelIp);
         }

@@ -11,6 +11,7 @@
  * started by the apply script itself. The node has only `lo`: nothing leaves it.
  */
 import { expect } from "chai";
+import { CHILD_WAITING, childStatusFromApplyOutput } from "../../core/childStatus";
 import type { PartnerModel, RenderedFile, StackModel } from "../../core/model";
 import { endpointPaths, removeCommand, renderApplyScript, swanctlChildName } from "../../core/render";
 import { BOOT_SCRIPT, REMOVE_SCRIPT } from "../../core/render/paths";
@@ -189,6 +190,8 @@ describe("tools: the rendered endpoint scripts run for real in a throwaway node"
             // No partner gateway here: after the bounded wait each child is reported, and the apply still succeeds.
             for (const c of expectedChildren(base.partner)) expect(r.stdout).to.include(`partner-vpn: bigcorp child ${c}: waiting for the partner (not established after ${CHILD_WAIT} s;`);
             expect(r.stdout).not.to.match(/: up$/m);
+            // The stack output childStatus is read from exactly this stdout.
+            expect(childStatusFromApplyOutput(base.partner, r.stdout)).to.deep.equal(Object.fromEntries(expectedChildren(base.partner).map((c) => [c, CHILD_WAITING])));
         });
 
         it("loads the connection with one child per host into charon", () => {
