@@ -160,6 +160,11 @@ export interface PartnerConfig {
     proxies?: ProxyConfig[];
     /** Overrides `endpoint.ipsecDaemon` for this partner. */
     ipsecDaemon?: "strongswan" | "libreswan";
+    /** The MTU of the internet path between our endpoint and the partner's gateway, 1280..1500:
+     *  the TCP MSS clamp is sized so that a full-size segment in ESP over UDP fits it
+     *  (core/render/mss.ts). Lower it for a partner behind a smaller link (PPPoE 1492, a tunnel).
+     *  Default `1500` (what an AWS internet gateway carries). */
+    pathMtu?: number;
     /** Overrides `endpoint.os` for this partner's endpoint (move a stack to a new OS one partner at
      *  a time; the change replaces that endpoint). Default: `endpoint.os`. */
     os?: string;
@@ -213,6 +218,7 @@ export const DEFAULTS = {
     ikeLifetime: 28800,
     childLifetime: 3600,
     dpdDelay: 30,
+    pathMtu: 1500,
     httpRemotePort: 80,
     metricsPeriodSeconds: 60,
     tunnelDownPeriods: 3,

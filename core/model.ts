@@ -113,6 +113,8 @@ export interface PartnerModel {
     readonly inbound: readonly InboundMappingModel[];
     readonly proxies: readonly ProxyModel[];
     readonly ipsecDaemon: IpsecDaemon;
+    /** The internet path's MTU to the partner's gateway: what the MSS clamp is sized for. */
+    readonly pathMtu: number;
     /** This partner's endpoint OS (`partners[].os`, else `endpoint.os`). */
     readonly os: EndpointOs;
     /** The image this endpoint boots: `endpoint.ami` pinned, else the lookup for `os`. */

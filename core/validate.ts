@@ -325,7 +325,7 @@ interface ReadPartner {
 }
 
 function readPartner(r: FieldReader, path: string, value: unknown, mode: Mode | undefined, network: NetworkScope | undefined, endpoint: EndpointModel | undefined, explicit: ExplicitImage): ReadPartner {
-    const keys = ["name", "privateIp", "gatewayIp", "remoteId", "remoteHosts", "ike", "natEip", "tunnelEip", "inbound", "proxies", "ipsecDaemon", "os"];
+    const keys = ["name", "privateIp", "gatewayIp", "remoteId", "remoteHosts", "ike", "natEip", "tunnelEip", "inbound", "proxies", "ipsecDaemon", "os", "pathMtu"];
     const before = r.errors.length;
     const raw = value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Raw) : undefined;
     const misplacedSecrets = raw ? Object.keys(raw).filter((k) => MISPLACED_SECRET_KEYS.includes(k.toLowerCase().replace(/[-_]/g, ""))) : [];
@@ -351,6 +351,9 @@ function readPartner(r: FieldReader, path: string, value: unknown, mode: Mode | 
     const ipsecDaemon = r.oneOf(`${path}.ipsecDaemon`, p.ipsecDaemon, DAEMONS, endpoint?.ipsecDaemon ?? DEFAULTS.ipsecDaemon);
     if (ipsecDaemon === "libreswan") checkLibreswan(r, path, ike, remoteId);
     const machine = readPartnerOs(r, path, p.os, endpoint, explicit);
+    // 1280: IPv6's minimum link MTU, far below any internet path in practice; above 1500 an AWS
+    // internet gateway does not carry.
+    const pathMtu = r.integer(`${path}.pathMtu`, p.pathMtu, 1280, 1500, DEFAULTS.pathMtu);
 
     if (network && privateIp) {
         if (!cidrContains(network.subnetCidr, privateIp)) r.error(`${path}.privateIp`, `"${privateIp}" is outside network.subnetCidr ${network.subnetCidr}; expected an address inside it`);
@@ -386,8 +389,8 @@ function readPartner(r: FieldReader, path: string, value: unknown, mode: Mode | 
     if (mode === "classic-proxy" && proxies && proxies.length === 0) {
         r.warn(`${path}.proxies`, "is empty: in classic-proxy mode our instances reach a partner only through proxies, so only partner-initiated inbound traffic will flow");
     }
-    if (r.errors.length > before || !name || !privateIp || !gatewayIp || !remoteId || !remoteHosts || !ike || !ipsecDaemon || !inbound || !proxies || !machine) return { name };
-    return { name, model: { name, privateIp, gatewayIp, remoteId, remoteHosts, ike, natEip, tunnelEip, inbound, proxies, ipsecDaemon, ...machine } };
+    if (r.errors.length > before || !name || !privateIp || !gatewayIp || !remoteId || !remoteHosts || !ike || !ipsecDaemon || !inbound || !proxies || !machine || pathMtu === undefined) return { name };
+    return { name, model: { name, privateIp, gatewayIp, remoteId, remoteHosts, ike, natEip, tunnelEip, inbound, proxies, ipsecDaemon, pathMtu, ...machine } };
 }
 
 /** Two inbound mappings match the same packets when sources, protocols and ports all intersect. */

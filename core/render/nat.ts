@@ -7,7 +7,7 @@
  */
 import { cidrContains, toCidr } from "../addresses";
 import type { EndpointAddresses, InboundMappingModel, PartnerModel, StackModel } from "../model";
-import { INTERNET_PATH_MTU, mssFor } from "./mss";
+import { mssFor } from "./mss";
 import { cidr, ipv4, label, port, RenderError } from "./safe";
 
 export function natChainNames(partner: string): { pre: string; post: string; mss: string } {
@@ -76,7 +76,7 @@ function mssClampRules(partner: PartnerModel): string[] {
     const syn = "-p tcp -m tcp --tcp-flags SYN,RST SYN";
     const comment = `-m comment --comment "pvpn ${partner.name} mss"`;
     const lines = [
-        `# MSS ${sizing.mss}: inner packets of at most ${sizing.innerMtu} bytes fit a ${INTERNET_PATH_MTU}-byte path in ESP over UDP (worst proposal: ${sizing.worstProposal})`,
+        `# MSS ${sizing.mss}: inner packets of at most ${sizing.innerMtu} bytes fit a ${sizing.pathMtu}-byte path in ESP over UDP (worst proposal: ${sizing.worstProposal})`,
         "*mangle",
         `:${chain} - [0:0]`,
         `-F ${chain}`,

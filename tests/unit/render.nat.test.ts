@@ -200,6 +200,17 @@ describe("renderNatRules: the MSS clamp (mangle table)", () => {
         // a proposal validation would refuse still renders, sized for the largest overhead (CBC, sha512)
         { esp: ["aes256-bogus-modp2048"], mss: 1366 },
     ];
+    it("sizes the clamp for partners[].pathMtu (default 1500): 1460 gives 1358 for aes256gcm16, 1350 for aes256-sha256", () => {
+        expect(model().partners[0].pathMtu, "the default path MTU").to.equal(1500);
+        for (const [esp, mss] of [["aes256gcm16-modp2048", 1358], ["aes256-sha256-modp2048", 1350]] as const) {
+            const p = { ...withIke(model().partners[0], { espProposals: [esp] }), pathMtu: 1460 };
+            expect(mssFor(p)).to.deep.include({ pathMtu: 1460, mss });
+            const text = renderNatRules(model(), p, ADDRESSES);
+            expect(text).to.include(`--set-mss ${mss}`);
+            expect(text).to.include("fit a 1460-byte path");
+        }
+    });
+
     for (const c of sizes) {
         it(`sizes the clamp from the proposals' real overhead: ${c.esp.join(", ")} -> ${c.mss}`, () => {
             const p = withIke(model().partners[0], { espProposals: c.esp });

@@ -196,6 +196,8 @@ const ROWS: readonly Row[] = [
     { desc: "gateway equal to our own tunnel Elastic IP", base: "dev", mutate: (c) => { c.partners[0].tunnelEip = { allocationId: "eipalloc-0123456789abcdef0", publicIp: "110.220.9.72" }; }, expect: [[`${P}.gatewayIp`, "is one of our own Elastic IPs"]] },
     { desc: "root volume below 8 GiB", base: "dev", mutate: (c) => { c.endpoint.rootVolumeGiB = 4; }, expect: [["endpoint.rootVolumeGiB", "is not an integer from 8 to 1024"]] },
     { desc: "unknown IPsec daemon", base: "dev", mutate: (c) => { c.partners[0].ipsecDaemon = "openswan"; }, expect: [[`${P}.ipsecDaemon`, "is not one of strongswan, libreswan"]] },
+    { desc: "path MTU above what an internet gateway carries", base: "dev", mutate: (c) => { c.partners[0].pathMtu = 9001; }, expect: [[`${P}.pathMtu`, "is not an integer from 1280 to 1500"]] },
+    { desc: "path MTU given as text", base: "dev", mutate: (c) => { c.partners[0].pathMtu = "1460"; }, expect: [[`${P}.pathMtu`, "write the number 1460 without quotes"]] },
 
     // --- several independent mistakes in one config: every one is reported ---
     {
