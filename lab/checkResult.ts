@@ -57,6 +57,8 @@ export interface CheckDefinition<C> {
     readonly title: string;
     /** Why the check does not apply to this context, or undefined when it does. */
     readonly skip?: (ctx: C) => string | undefined;
+    /** How long the check may take when it needs more than a test's default (the lab tests' 180 s). */
+    readonly timeoutMs?: number;
     readonly run: (ctx: C, rec: Recorder) => Promise<void>;
 }
 

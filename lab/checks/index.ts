@@ -9,6 +9,7 @@ import { negativeControlCheck, trafficCheck, tunnelsCheck } from "./connectivity
 import { badNginxPushCheck, badStrongswanPushCheck, idempotenceCheck } from "./pushes";
 import { bootstrapCheck, rebootCheck } from "./machine";
 import { metricsCheck } from "./metrics";
+import { largePacketsCheck } from "./largePackets";
 import { interruptedStagedCheck, interruptedSwitchedCheck, removalCheck } from "./recovery";
 import { ourRestartCheck, partnerOutageCheck, partnerRestartCheck } from "./resilience";
 import { secretsCheck } from "./secrets";
@@ -29,6 +30,7 @@ export const LAB_CHECKS: readonly CheckDefinition<StackSession>[] = [
     ourRestartCheck,
     partnerRestartCheck,
     partnerOutageCheck,
+    largePacketsCheck,
     metricsCheck,
     secretsCheck,
     removalCheck,

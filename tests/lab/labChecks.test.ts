@@ -57,6 +57,7 @@ for (const { fixture, os, only } of RUNS) {
         const applicable = applicableChecks({ model: fixtureModel }).filter((def) => !(def.id === "bad-push-nginx" && mode !== "classic-proxy") && (!only || only.includes(def.id)));
         for (const def of applicable) {
             it(`${def.id}: ${def.title}`, async function () {
+                if (def.timeoutMs) this.timeout(def.timeoutMs);
                 const r = await runCheck(def, session as StackSession);
                 if (r.status === "skipped") {
                     console.log(`      skipped: ${r.reason}`);
