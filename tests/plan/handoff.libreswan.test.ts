@@ -47,7 +47,7 @@ describe("plan for a Libreswan partner", () => {
         expect(partner.files.map((f) => f.path).filter((p) => p.includes("swanctl"))).to.deep.equal([]);
         const secretsFile = partner.files.find((f) => f.path.endsWith(".secrets"));
         expect(secretsFile?.content).to.include("<REDACTED: bigcorp's PSK");
-        expect(partner.files.find((f) => f.path.endsWith("partner-vpn-bigcorp.conf"))?.content).to.include("\tikev2=no\n");
+        expect(partner.files.find((f) => f.path.endsWith("partner-vpn-bigcorp.conf"))?.content).to.include("\tkeyexchange=ikev1\n"); // debian-13: Libreswan 5 syntax
         expect(partner.scripts.find((s) => s.name === "bootstrap.sh")?.command).to.equal("sudo -n bash -s -- 'classic-proxy' 'debian-13' 'libreswan' 'ikev1'");
         for (const f of [...partner.files.map((x) => x.content), ...partner.scripts.map((s) => s.content)]) {
             expect(containsSecret(f, secrets.forms())).to.equal(false);
