@@ -86,6 +86,30 @@ export interface EndpointConfig {
     rootVolumeGiB?: number;
     /** IPsec daemon for every partner unless a partner overrides it. Default `strongswan`. */
     ipsecDaemon?: "strongswan" | "libreswan";
+    /** The standby subnet of every partner with `ha` that does not name its own. Default: none. */
+    ha?: StandbySubnetConfig;
+}
+
+/** A subnet for standby endpoints, in another availability zone than `network.subnetId`. */
+export interface StandbySubnetConfig {
+    /** The subnet (`subnet-...`). Required. */
+    subnetId: string;
+    /** Its CIDR, so standby addresses can be checked offline. Required. */
+    subnetCidr: string;
+}
+
+/**
+ * An active/standby pair for one partner (core/ha.ts): a standby endpoint with the same identity,
+ * PSK and config; keepalived moves the tunnel EIP and the partner routes to whichever is alive.
+ * Needs mode `vpc-routing`, strongSwan and `endpoint.bastion`.
+ */
+export interface HaConfig {
+    /** The standby's fixed private IP, inside the standby subnet. Required. */
+    privateIp: string;
+    /** The standby's subnet. Default: `endpoint.ha.subnetId` (one of the two is required). */
+    subnetId?: string;
+    /** That subnet's CIDR; required with `subnetId`. Default: `endpoint.ha.subnetCidr`. */
+    subnetCidr?: string;
 }
 
 export interface IkeConfig {
@@ -168,6 +192,8 @@ export interface PartnerConfig {
     /** Overrides `endpoint.os` for this partner's endpoint (move a stack to a new OS one partner at
      *  a time; the change replaces that endpoint). Default: `endpoint.os`. */
     os?: string;
+    /** A standby endpoint that takes over the tunnel EIP and routes when this one fails. Default: none (one endpoint). */
+    ha?: HaConfig;
 }
 
 /**

@@ -54,6 +54,19 @@ export interface EndpointModel {
     readonly bastion?: BastionModel;
     readonly rootVolumeGiB: number;
     readonly ipsecDaemon: IpsecDaemon;
+    /** The default standby subnet for partners with `ha` (endpoint.ha). */
+    readonly ha?: StandbySubnetModel;
+}
+
+export interface StandbySubnetModel {
+    readonly subnetId: string;
+    readonly subnetCidr: string;
+}
+
+/** The standby of an active/standby pair (core/ha.ts). */
+export interface HaModel extends StandbySubnetModel {
+    /** The standby's fixed private IP, inside `subnetCidr`. */
+    readonly privateIp: string;
 }
 
 export interface IkeModel {
@@ -121,6 +134,8 @@ export interface PartnerModel {
     readonly image: EndpointImageModel;
     /** The login user of this endpoint: `endpoint.sshUser`, else the default user of `os`. */
     readonly sshUser: string;
+    /** The standby when this partner has an active/standby pair; absent for a single endpoint. */
+    readonly ha?: HaModel;
 }
 
 export interface EndpointImageModel {

@@ -15,6 +15,7 @@ import type {
     BastionModel, EndpointModel, IkeModel, InboundMappingModel, IpsecDaemon, Mode, NetworkModel,
     PartnerModel, ProxyModel, StackModel,
 } from "./model";
+import { checkHaAcrossPartners, readEndpointHa, readPartnerHa } from "./ha";
 import { readMonitoring } from "./monitoring";
 import { ENDPOINT_OSES, DEFAULT_ENDPOINT_OS, OS_IMAGES, type EndpointOs } from "./os";
 import { validatePartnerSecrets } from "./secrets";
@@ -68,6 +69,7 @@ export function validateStackConfig(raw: unknown, secrets?: { psks?: unknown; ss
     const read = partnerList.map((p, i) => readPartner(r, `partners[${i}]`, p, mode, scope, endpoint, explicit));
     const partners = read.map((p) => p.model);
     checkAcrossPartners(r, partners, mode);
+    checkHaAcrossPartners(r, partners);
     const monitoring = readMonitoring(r, cfg.monitoring);
     if (secrets) {
         // Every valid name, also of partners with other mistakes, so their PSKs are still checked
@@ -129,7 +131,7 @@ function awsReserved(subnetCidr: string, address: string): string | undefined {
 
 /** What partner checks need of the network: present whenever these two fields are valid, even
  *  if another network field is not, so that partner mistakes are still reported. */
-type NetworkScope = Pick<NetworkModel, "subnetCidr" | "internalCidrs">;
+type NetworkScope = Pick<NetworkModel, "subnetCidr" | "internalCidrs"> & { readonly subnetId?: string };
 
 function readNetwork(r: FieldReader, value: unknown, mode: Mode | undefined): { model?: NetworkModel; scope?: NetworkScope } {
     const n = r.object("network", value, ["vpcId", "subnetId", "subnetCidr", "internalCidrs", "routeTableIds"], true);
@@ -150,9 +152,9 @@ function readNetwork(r: FieldReader, value: unknown, mode: Mode | undefined): { 
     if (mode === "vpc-routing" && n.routeTableIds === undefined) {
         r.warn("network.routeTableIds", "no route tables: in vpc-routing mode partner traffic reaches the endpoint only through routes you manage elsewhere");
     }
-    const scope = subnetCidr && internal.complete ? { subnetCidr, internalCidrs: internal.values } : undefined;
+    const scope = subnetCidr && internal.complete ? { subnetCidr, internalCidrs: internal.values, subnetId } : undefined;
     if (!vpcId || !subnetId || !scope || !routeTables.complete) return { scope };
-    return { scope, model: { vpcId, subnetId, ...scope, routeTableIds: routeTables.values } };
+    return { scope, model: { vpcId, subnetId, subnetCidr: scope.subnetCidr, internalCidrs: scope.internalCidrs, routeTableIds: routeTables.values } };
 }
 
 /** Which image and login settings the config names itself (rather than taking them from `os`). */
@@ -163,7 +165,7 @@ interface ExplicitImage {
 }
 
 function readEndpoint(r: FieldReader, value: unknown): { model?: EndpointModel; explicit: ExplicitImage } {
-    const keys = ["instanceType", "os", "ami", "amiOwner", "amiNameFilter", "sshUser", "keyName", "adminCidrs", "bastion", "rootVolumeGiB", "ipsecDaemon"];
+    const keys = ["instanceType", "os", "ami", "amiOwner", "amiNameFilter", "sshUser", "keyName", "adminCidrs", "bastion", "rootVolumeGiB", "ipsecDaemon", "ha"];
     const before = r.errors.length;
     const e = r.object("endpoint", value, keys, false) ?? {};
     const instanceType = r.string("endpoint.instanceType", e.instanceType, false, /^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "an EC2 instance type (e.g. t3.micro)") ?? DEFAULTS.instanceType;
@@ -195,8 +197,10 @@ function readEndpoint(r: FieldReader, value: unknown): { model?: EndpointModel; 
     }
     const rootVolumeGiB = r.integer("endpoint.rootVolumeGiB", e.rootVolumeGiB, 8, 1024, DEFAULTS.rootVolumeGiB);
     const ipsecDaemon = r.oneOf("endpoint.ipsecDaemon", e.ipsecDaemon, DAEMONS, DEFAULTS.ipsecDaemon);
+    const ha = readEndpointHa(r, e.ha);
     if (r.errors.length > before || rootVolumeGiB === undefined || ipsecDaemon === undefined || os === undefined) return { explicit };
-    return { model: { instanceType, os, ami, amiOwner, amiNameFilter, sshUser, keyName, adminCidrs: admin.values, bastion, rootVolumeGiB, ipsecDaemon }, explicit };
+    const model: EndpointModel = { instanceType, os, ami, amiOwner, amiNameFilter, sshUser, keyName, adminCidrs: admin.values, bastion, rootVolumeGiB, ipsecDaemon };
+    return { model: ha ? { ...model, ha } : model, explicit };
 }
 
 /** A partner's OS, image and login user: the endpoint's, or (for a partner on another OS) that
@@ -325,7 +329,7 @@ interface ReadPartner {
 }
 
 function readPartner(r: FieldReader, path: string, value: unknown, mode: Mode | undefined, network: NetworkScope | undefined, endpoint: EndpointModel | undefined, explicit: ExplicitImage): ReadPartner {
-    const keys = ["name", "privateIp", "gatewayIp", "remoteId", "remoteHosts", "ike", "natEip", "tunnelEip", "inbound", "proxies", "ipsecDaemon", "os", "pathMtu"];
+    const keys = ["name", "privateIp", "gatewayIp", "remoteId", "remoteHosts", "ike", "natEip", "tunnelEip", "inbound", "proxies", "ipsecDaemon", "os", "pathMtu", "ha"];
     const before = r.errors.length;
     const raw = value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Raw) : undefined;
     const misplacedSecrets = raw ? Object.keys(raw).filter((k) => MISPLACED_SECRET_KEYS.includes(k.toLowerCase().replace(/[-_]/g, ""))) : [];
@@ -354,6 +358,7 @@ function readPartner(r: FieldReader, path: string, value: unknown, mode: Mode | 
     // 1280: IPv6's minimum link MTU, far below any internet path in practice; above 1500 an AWS
     // internet gateway does not carry.
     const pathMtu = r.integer(`${path}.pathMtu`, p.pathMtu, 1280, 1500, DEFAULTS.pathMtu);
+    const pair = readPartnerHa(r, `${path}.ha`, p.ha, { mode, network, endpoint, ipsecDaemon, privateIp });
 
     if (network && privateIp) {
         if (!cidrContains(network.subnetCidr, privateIp)) r.error(`${path}.privateIp`, `"${privateIp}" is outside network.subnetCidr ${network.subnetCidr}; expected an address inside it`);
@@ -389,8 +394,9 @@ function readPartner(r: FieldReader, path: string, value: unknown, mode: Mode | 
     if (mode === "classic-proxy" && proxies && proxies.length === 0) {
         r.warn(`${path}.proxies`, "is empty: in classic-proxy mode our instances reach a partner only through proxies, so only partner-initiated inbound traffic will flow");
     }
-    if (r.errors.length > before || !name || !privateIp || !gatewayIp || !remoteId || !remoteHosts || !ike || !ipsecDaemon || !inbound || !proxies || !machine || pathMtu === undefined) return { name };
-    return { name, model: { name, privateIp, gatewayIp, remoteId, remoteHosts, ike, natEip, tunnelEip, inbound, proxies, ipsecDaemon, pathMtu, ...machine } };
+    if (r.errors.length > before || !name || !privateIp || !gatewayIp || !remoteId || !remoteHosts || !ike || !ipsecDaemon || !inbound || !proxies || !machine || pathMtu === undefined || !pair.ok) return { name };
+    const model: PartnerModel = { name, privateIp, gatewayIp, remoteId, remoteHosts, ike, natEip, tunnelEip, inbound, proxies, ipsecDaemon, pathMtu, ...machine };
+    return { name, model: pair.ha ? { ...model, ha: pair.ha } : model };
 }
 
 /** Two inbound mappings match the same packets when sources, protocols and ports all intersect. */
