@@ -3,6 +3,7 @@
  * commands run. The Pulumi components, the offline plan and the lab all call these functions, so
  * what is tested is byte for byte what is pushed.
  */
+import { memberView, type PairMember } from "../ha";
 import type { EndpointAddresses, PartnerModel, RenderedFile, StackModel } from "../model";
 
 export { renderSwanctl, swanctlConnectionName, swanctlChildName } from "./swanctl";
@@ -13,6 +14,7 @@ export { renderNatRules, natChainNames } from "./nat";
 export { renderNginx } from "./nginx";
 export { renderApplyScript, renderBootstrapScript, renderBootHelper, renderRemoveHelper, renderMetricsHelper, renderMetricsFiles, applyCommand, bootstrapCommand, removeCommand } from "./scripts";
 export { endpointPaths } from "./paths";
+export { renderKeepalivedConf, renderHaSettings, renderFailoverPolicy } from "./ha";
 export { renderCharonSettings, CHARON_DROP_IN, RETRANSMIT, retransmitSequenceSeconds } from "./charonSettings";
 
 import { renderSwanctl } from "./swanctl";
@@ -22,14 +24,27 @@ import { renderLibreswanConf, renderLibreswanSecrets } from "./libreswan";
 import { renderNatRules } from "./nat";
 import { renderNginx } from "./nginx";
 import { endpointPaths } from "./paths";
-import { renderHelperFiles, renderMetricsFiles } from "./scripts";
+import { renderHaFiles } from "./ha";
+import { renderFailoverHelper, renderHelperFiles, renderMetricsFiles } from "./scripts";
 import { createHash } from "crypto";
+
+/** Which member of an active/standby pair an endpoint is, and what its failover moves. */
+export interface PairRender {
+    readonly member: PairMember;
+    readonly tunnelAllocationId: string;
+    /** The route tables as AWS names them (a library caller's may be Outputs in the model's place). */
+    readonly routeTableIds: readonly string[];
+}
 
 /**
  * Every file one partner's endpoint receives (config and helper scripts), in a stable order. The
- * IPsec files come from the partner's daemon: strongSwan (swanctl) or Libreswan (ipsec.d).
+ * IPsec files come from the partner's daemon: strongSwan (swanctl) or Libreswan (ipsec.d). A
+ * partner with a pair (`ha`) needs `pair`: which member this endpoint is; both members get the
+ * same identity, PSK, children and NAT, each with its own private address.
  */
-export function renderEndpointFiles(model: StackModel, partner: PartnerModel, addresses: EndpointAddresses, psk: string): RenderedFile[] {
+export function renderEndpointFiles(model: StackModel, endpointPartner: PartnerModel, addresses: EndpointAddresses, psk: string, pair?: PairRender): RenderedFile[] {
+    if (endpointPartner.ha && !pair) throw new Error(`partner ${endpointPartner.name} has a standby: renderEndpointFiles needs which member it renders`);
+    const partner = pair ? memberView(endpointPartner, pair.member) : endpointPartner;
     const paths = endpointPaths(partner.name);
     const ipsec: RenderedFile[] = partner.ipsecDaemon === "libreswan"
         ? [
@@ -52,7 +67,8 @@ export function renderEndpointFiles(model: StackModel, partner: PartnerModel, ad
     }
     // The metrics publisher reads swanctl: Libreswan endpoints do not publish (yet).
     const metrics = partner.ipsecDaemon === "libreswan" ? [] : renderMetricsFiles(model.monitoring.periodSeconds);
-    return [...files, ...renderHelperFiles(partner.ipsecDaemon), ...metrics];
+    const ha = pair ? renderHaFiles(endpointPartner, pair.member, pair.tunnelAllocationId, pair.routeTableIds, renderFailoverHelper()) : [];
+    return [...files, ...renderHelperFiles(partner.ipsecDaemon), ...metrics, ...ha];
 }
 
 /**

@@ -30,7 +30,7 @@ export interface IamPolicyDocument {
         readonly Sid?: string;
         readonly Effect: "Allow";
         readonly Action: string | readonly string[];
-        readonly Resource?: string;
+        readonly Resource?: string | readonly string[];
         readonly Principal?: { readonly Service: string };
         readonly Condition?: Readonly<Record<string, Readonly<Record<string, string>>>>;
     }[];

@@ -33,6 +33,12 @@ export const BOOT_SCRIPT = `${HELPER_DIR}/partner-vpn-boot`;
 export const REMOVE_SCRIPT = `${HELPER_DIR}/partner-vpn-remove`;
 /** Publishes the tunnel metrics (scripts/endpoint/metrics.sh); run by the metrics timer. */
 export const METRICS_SCRIPT = `${HELPER_DIR}/partner-vpn-metrics`;
+/** Active/standby pairs: keepalived's notify and track script (scripts/endpoint/failover.sh). */
+export const FAILOVER_SCRIPT = `${HELPER_DIR}/partner-vpn-failover`;
+/** Active/standby pairs: the distribution's keepalived reads this one file (core/render/ha.ts). */
+export const KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf";
+/** Written by the apply (not rendered): `$PVPN_INTERFACE=<the interface holding our address>`. */
+export const KEEPALIVED_INTERFACE = "/etc/keepalived/partner-vpn-interface.conf";
 export const METRICS_SERVICE = "/etc/systemd/system/partner-vpn-metrics.service";
 export const METRICS_TIMER = "/etc/systemd/system/partner-vpn-metrics.timer";
 

@@ -118,7 +118,10 @@ export function renderSwanctl(partner: PartnerModel, addresses: EndpointAddresse
             `                rand_time = ${childLife.margin}s`,
             `                life_time = ${childLife.rekey + childLife.margin}s`,
             // Trap policy for as long as the config is loaded, and initiate now; see the header.
-            "                start_action = trap|start",
+            // A member of an active/standby pair traps only: the member keepalived makes active
+            // initiates (scripts/endpoint/failover.sh), the standby must never bring up SAs
+            // with our identity, or the partner would replace the active member's with them.
+            `                start_action = ${partner.ha ? "trap" : "trap|start"}`,
             "                close_action = start",
             `                dpd_action = ${dpd > 0 ? "restart" : "clear"}`,
             "            }",

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 # Arguments: partner generation stage-dir, then per file: role staged-name destination mode.
-# Roles: swanctl, secrets, expect (charon.sh), nat, nginx, helper, metrics; libreswan, libreswan-secrets (libreswan.sh).
+# Roles: swanctl, secrets, expect (charon.sh), nat, nginx, helper, metrics, ha; libreswan, libreswan-secrets (libreswan.sh).
 pvpn_apply() {
     local partner=$1 generation=$2 stage=$3
     shift 3
@@ -37,6 +37,7 @@ pvpn_apply() {
                 pvpn_charon_missing_algs "$partner" <"${staged[$i]}" || pvpn_die "$partner: charon cannot negotiate the configured proposals (see above); nothing was changed"
                 ;;
             nat) iptables-restore -w --test --noflush <"${staged[$i]}" || pvpn_die "iptables-restore rejected the new NAT rules; nothing was changed" ;;
+            ha) case ${dests[$i]} in */keepalived.conf) pvpn_keepalived_check "${staged[$i]}" ;; esac ;;
             libreswan) pvpn_libreswan_check "${staged[$i]}" "${dests[$i]}" ;;
             libreswan-secrets) pvpn_libreswan_check_secrets "${staged[$i]}" "${dests[$i]}" ;;
         esac
@@ -93,6 +94,8 @@ pvpn_apply() {
     pvpn_restore_nat "$partner" "$nat_rules" || pvpn_rollback "$partner" "$backup" "the NAT rules did not apply" "${dests[@]}"
     case $changed in *nginx*) pvpn_nginx_reload || pvpn_rollback "$partner" "$backup" "nginx did not reload" "${dests[@]}" ;; esac
     case $changed in *metrics*) pvpn_metrics_timer ;; esac
+    case $changed in *ha*) pvpn_keepalived_reload || pvpn_rollback "$partner" "$backup" "keepalived did not (re)load the pair config" "${dests[@]}" ;; esac
+    pvpn_ha_initiate_if_active "$partner"
 
     printf '%s\n' "$generation" >"$state/generation.tmp"
     mv -f "$state/generation.tmp" "$state/generation"
@@ -107,8 +110,16 @@ pvpn_apply() {
 # apply: charon keeps initiating (keyingtries = 0) and the trap policies hold our traffic.
 # Libreswan partners: pluto's own status is not parsed here (see README).
 pvpn_child_status() {
-    local partner=$1 conn="pvpn-$1" wait=${PVPN_CHILD_WAIT:-20} children installed child waited=0
+    local partner=$1 conn="pvpn-$1" wait=${PVPN_CHILD_WAIT:-20} children installed child waited=0 ha_state
     [ "${PVPN_IPSEC:-strongSwan}" = strongSwan ] || return 0
+    # A member of a pair that is not active holds no SAs by design: nothing to wait for.
+    if [ -f "$PVPN_STATE_ROOT/$partner/ha.conf" ]; then
+        ha_state=$(cat "/run/partner-vpn/ha/$partner.state" 2>/dev/null || echo "not elected yet")
+        if [ "$ha_state" != MASTER ]; then
+            printf 'partner-vpn: %s: member of an active/standby pair, %s: no SAs here (the active member holds the tunnel)\n' "$partner" "$ha_state"
+            return 0
+        fi
+    fi
     # Children of the loaded connection, from `swanctl --list-conns` ("  <child>: TUNNEL, ...").
     children=$(swanctl --list-conns 2>/dev/null | awk -v c="$conn:" '$1 == c { on = 1; next } /^[^ ]/ { on = 0 } on && /^  [^ ]+: TUNNEL/ { sub(":", "", $1); print $1 }' || true)
     [ -n "$children" ] || { printf 'partner-vpn: %s: no connection loaded\n' "$partner"; return 0; }
@@ -160,6 +171,38 @@ pvpn_metrics_timer() {
     [ -d /run/systemd/system ] || return 0
     { systemctl daemon-reload && systemctl enable partner-vpn-metrics.timer && systemctl restart partner-vpn-metrics.timer; } ||
         pvpn_log "the metrics timer did not start; tunnels are unaffected (see journalctl -u partner-vpn-metrics)"
+}
+
+# Active/standby pairs: keepalived's own config test on the staged file, after writing the
+# interface definition it includes (the interface holding its unicast_src_ip; EC2's names differ
+# by instance type). keepalived --config-test exits non-zero on warnings too, and two are expected:
+# no virtual address (what moves is the EIP, through the EC2 API) and, before the first apply has
+# installed it, the failover script not found. Any other line is a problem with the config.
+pvpn_keepalived_check() {
+    local conf=$1 self iface out
+    self=$(awk '$1 == "unicast_src_ip" { print $2 }' "$conf")
+    iface=$(ip -o -4 addr show 2>/dev/null | awk -v a="$self" '{ split($4, p, "/") } p[1] == a { print $2; exit }')
+    [ -n "$iface" ] || pvpn_die "no interface holds this member's address ${self:-?} (keepalived.conf unicast_src_ip); nothing was changed"
+    install -d -m 0755 /etc/keepalived
+    printf "\$PVPN_INTERFACE=%s\n" "$iface" >/etc/keepalived/partner-vpn-interface.conf
+    out=$(keepalived --config-test -f "$conf" 2>&1 | grep -v -e 'No VIP specified' -e "Disabling track script pvpn_[a-z]* since not found" || true)
+    [ -z "$out" ] || pvpn_die "keepalived rejected the new pair config ($out); nothing was changed"
+}
+
+# Active/standby pairs: keepalived (re)reads the pair config; VRRP state survives a reload. Only
+# where systemd runs the machine.
+pvpn_keepalived_reload() {
+    [ -d /run/systemd/system ] || return 0
+    systemctl enable keepalived.service >/dev/null 2>&1 || true
+    systemctl reload-or-restart keepalived.service
+}
+
+# The active member of a pair starts the children a new config added (they are trap-only there,
+# core/render/swanctl.ts); a standby starts nothing.
+pvpn_ha_initiate_if_active() {
+    [ -f "$PVPN_STATE_ROOT/$1/ha.conf" ] || return 0
+    [ "$(cat "/run/partner-vpn/ha/$1.state" 2>/dev/null)" = MASTER ] || return 0
+    /usr/local/sbin/partner-vpn-failover initiate "$1" || pvpn_log "$1: starting the new children failed; the trap policies start them on traffic"
 }
 
 pvpn_install_file() {

@@ -3,21 +3,24 @@
 # unit). Safe to re-run. Arguments: the stack mode (vpc-routing or classic-proxy), the endpoint OS
 # (debian-13, debian-12 or ubuntu-24.04: the config's endpoint.os; checked against the machine),
 # then words in any order: the IPsec daemon (strongswan, the default, or libreswan), the partner's
-# IKE version (ikev1 or ikev2; Libreswan's global IKEv1 policy), and per strongSwan proposal
+# IKE version (ikev1 or ikev2; Libreswan's global IKEv1 policy), `ha` for a member of an
+# active/standby pair (keepalived), and per strongSwan proposal
 # proposal=KIND:PROPOSAL:ALG,ALG,... (what charon's crypto plugins must implement; checked below).
 set -euo pipefail
 
-usage="usage: bootstrap MODE OS [strongswan | libreswan] [ikev1 | ikev2] [proposal=KIND:PROPOSAL:ALGS ...]"
+usage="usage: bootstrap MODE OS [strongswan | libreswan] [ikev1 | ikev2] [ha] [proposal=KIND:PROPOSAL:ALGS ...]"
 mode=${1:?$usage}
 os=${2:?$usage}
 shift 2
 daemon=strongswan
 ike=ikev2
+ha=""
 requirements=""
 for word in "$@"; do
     case $word in
         strongswan | libreswan) daemon=$word ;;
         ikev1 | ikev2) ike=$word ;;
+        ha) ha=1 ;;
         proposal=*:*:*) requirements+="proposal $(tr ':' ' ' <<<"${word#proposal=}")"$'\n' ;;
         *) echo "partner-vpn: unknown bootstrap argument: $word" >&2; exit 2 ;;
     esac
@@ -58,6 +61,10 @@ if [ "$daemon" = libreswan ]; then
     # libreswan conflicts with strongSwan's charon packages: apt removes them when switching.
     packages=(libreswan iptables conntrack)
     ipsec_unit=ipsec.service
+fi
+if [ -n "$ha" ]; then
+    # VRRP between the pair's members; its notify script moves the tunnel EIP and routes (failover.sh).
+    packages+=(keepalived)
 fi
 if [ "$mode" = classic-proxy ]; then
     # Debian and Ubuntu ship the stream module (raw TCP proxying) separately from nginx.
@@ -161,5 +168,9 @@ else
 fi
 if [ "$mode" = classic-proxy ]; then
     systemctl enable nginx.service
+fi
+if [ -n "$ha" ]; then
+    # Started by the apply once it has pushed the pair's config (the unit needs the file).
+    systemctl enable keepalived.service
 fi
 echo "partner-vpn: bootstrap complete ($mode, $os, $daemon)"

@@ -1,0 +1,157 @@
+/**
+ * The artifacts of an active/standby pair (core/ha.ts), for one member:
+ * - `/etc/keepalived/keepalived.conf`: unicast VRRP to the other member only (a VPC carries no
+ *   multicast), both members start as BACKUP and `nopreempt` keeps an active member active when
+ *   the other returns (every move is a failover the partner sees). The primary has the higher
+ *   priority, so a fresh pair, and a healed split brain, settle on it. No virtual address: what
+ *   moves is the tunnel EIP and the routes, through the EC2 API (scripts/endpoint/failover.sh).
+ *   keepalived requires an `interface` even for unicast (2.2.7 says "Unknown interface!" without
+ *   one), and EC2's names differ by instance type (ens5, eth0): the file uses `$PVPN_INTERFACE`,
+ *   defined in KEEPALIVED_INTERFACE, which the apply writes from the interface holding
+ *   `unicast_src_ip` (apply.sh pvpn_keepalived_interface).
+ * - `/etc/partner-vpn/<partner>/ha.conf`: what the failover script moves (the tunnel EIP's
+ *   allocation, each route as table and destination) and the children it initiates;
+ * - the failover helper itself.
+ * And the IAM policy of the pair's role: exactly the calls the script makes, on exactly its
+ * resources where EC2 supports resource-level permissions.
+ */
+import { toCidr } from "../addresses";
+import { HA_VIRTUAL_ROUTER_ID, type PairMember } from "../ha";
+import type { PartnerModel, RenderedFile } from "../model";
+import type { IamPolicyDocument } from "./monitoring";
+import { FAILOVER_SCRIPT, KEEPALIVED_CONF, KEEPALIVED_INTERFACE } from "./paths";
+import { cidr, ipv4, label, RenderError } from "./safe";
+import { swanctlChildName } from "./swanctl";
+
+/** VRRP advertisement interval: the standby declares the active dead after 3 missed (+ skew < 1 s). */
+export const VRRP_ADVERT_SECONDS = 1;
+/** Seconds between the health checks; `fall` failures in a row put a member in FAULT. */
+export const HEALTH_INTERVAL_SECONDS = 2;
+export const HEALTH_FALL = 2;
+/** Seconds between the active member's checks that the tunnel EIP is still its own. */
+export const REASSERT_INTERVAL_SECONDS = 5;
+
+const PRIORITY: Record<PairMember, number> = { primary: 150, standby: 100 };
+
+/** The two members' addresses: this one's and its peer's. */
+export function pairAddresses(partner: PartnerModel, member: PairMember): { self: string; peer: string } {
+    if (!partner.ha) throw new RenderError("partners[].ha", undefined, "a standby (this partner has no pair)");
+    const primary = ipv4("privateIp", partner.privateIp);
+    const standby = ipv4("ha.privateIp", partner.ha.privateIp);
+    return member === "primary" ? { self: primary, peer: standby } : { self: standby, peer: primary };
+}
+
+export function renderKeepalivedConf(partner: PartnerModel, member: PairMember): string {
+    const name = label("partner name", partner.name);
+    const { self, peer } = pairAddresses(partner, member);
+    const failover = (action: string) => `"${FAILOVER_SCRIPT} ${action} ${name}"`;
+    return [
+        `# partner-vpn: ${name} active/standby pair; this member: ${member} (${self}), its peer ${peer}.`,
+        "# Rendered by partner-vpn; changes are overwritten on the next apply.",
+        `include ${KEEPALIVED_INTERFACE}`,
+        "global_defs {",
+        `    router_id pvpn-${name}-${member}`,
+        // Scripts run as root and only if no other user can write them (keepalived checks the path).
+        "    enable_script_security",
+        "    script_user root",
+        "}",
+        "",
+        "vrrp_script pvpn_health {",
+        `    script ${failover("health")}`,
+        `    interval ${HEALTH_INTERVAL_SECONDS}`,
+        "    timeout 5",
+        `    fall ${HEALTH_FALL}`,
+        "    rise 2",
+        "}",
+        "",
+        // Only the active member acts on it. A positive weight: a slow EC2 API (the script's
+        // timeout) lowers the bonus instead of putting the member in FAULT.
+        "vrrp_script pvpn_reassert {",
+        `    script ${failover("reassert")}`,
+        `    interval ${REASSERT_INTERVAL_SECONDS}`,
+        `    timeout ${REASSERT_INTERVAL_SECONDS * 3}`,
+        "    weight 2",
+        "}",
+        "",
+        `vrrp_instance pvpn_${name.replace(/-/g, "_")} {`,
+        "    state BACKUP",
+        "    nopreempt",
+        `    virtual_router_id ${HA_VIRTUAL_ROUTER_ID}`,
+        `    priority ${PRIORITY[member]}`,
+        "    interface $PVPN_INTERFACE",
+        `    advert_int ${VRRP_ADVERT_SECONDS}`,
+        `    unicast_src_ip ${self}`,
+        "    unicast_peer {",
+        `        ${peer}`,
+        "    }",
+        "    track_script {",
+        "        pvpn_health",
+        "        pvpn_reassert",
+        "    }",
+        `    notify_master ${failover("master")}`,
+        `    notify_backup ${failover("backup")}`,
+        `    notify_fault ${failover("fault")}`,
+        "}",
+        "",
+    ].join("\n");
+}
+
+const ALLOCATION_ID = /^eipalloc-[0-9a-f]{8,17}$/;
+const ROUTE_TABLE_ID = /^rtb-[0-9a-f]{8,17}$/;
+
+/** What the failover script moves and starts; the same on both members. */
+export function renderHaSettings(partner: PartnerModel, tunnelAllocationId: string, routeTableIds: readonly string[]): string {
+    const name = label("partner name", partner.name);
+    if (!ALLOCATION_ID.test(tunnelAllocationId)) throw new RenderError("tunnel EIP allocation id", tunnelAllocationId, "an allocation id (eipalloc-...)");
+    const lines = [`# partner-vpn: ${name} pair: what partner-vpn-failover moves to the active member. Rendered by partner-vpn.`, `allocation ${tunnelAllocationId}`];
+    for (const table of routeTableIds) {
+        if (!ROUTE_TABLE_ID.test(table)) throw new RenderError("route table id", table, "a route table id (rtb-...)");
+        for (const host of partner.remoteHosts) lines.push(`route ${table} ${cidr("remote host", toCidr(host))}`);
+    }
+    for (const host of partner.remoteHosts) lines.push(`child ${swanctlChildName(name, host)}`);
+    return `${lines.join("\n")}\n`;
+}
+
+/** The pair's files for one member (the helper script comes from scripts.ts with the others). */
+export function renderHaFiles(partner: PartnerModel, member: PairMember, tunnelAllocationId: string, routeTableIds: readonly string[], failoverHelper: string): RenderedFile[] {
+    return [
+        { path: KEEPALIVED_CONF, mode: "0644", content: renderKeepalivedConf(partner, member), secret: false },
+        { path: `/etc/partner-vpn/${label("partner name", partner.name)}/ha.conf`, mode: "0644", content: renderHaSettings(partner, tunnelAllocationId, routeTableIds), secret: false },
+        { path: FAILOVER_SCRIPT, mode: "0755", content: failoverHelper, secret: false },
+    ];
+}
+
+export interface FailoverPolicyInputs {
+    /** The region of the pair: EC2 ARNs are regional. */
+    readonly region: string;
+    readonly tunnelAllocationId: string;
+    /** Both members' primary network interfaces. */
+    readonly networkInterfaceIds: readonly string[];
+    readonly routeTableIds: readonly string[];
+}
+
+/**
+ * The failover role's permissions, nothing else:
+ * - `ec2:AssociateAddress` on the tunnel EIP and the two members' interfaces only (EC2 authorizes
+ *   each resource the call names; the account is left open, the ids are the account's own);
+ * - `ec2:ReplaceRoute` on the stack's route tables only (route-table is its only resource type);
+ * - `ec2:DescribeAddresses` (the active member's check that the EIP is still its own): EC2's
+ *   Describe calls have no resource-level permissions, AWS requires `*`.
+ */
+export function renderFailoverPolicy(input: FailoverPolicyInputs): IamPolicyDocument {
+    const arn = (type: string, id: string) => `arn:aws:ec2:${input.region}:*:${type}/${id}`;
+    if (!ALLOCATION_ID.test(input.tunnelAllocationId)) throw new RenderError("tunnel EIP allocation id", input.tunnelAllocationId, "an allocation id (eipalloc-...)");
+    for (const eni of input.networkInterfaceIds) if (!/^eni-[0-9a-f]{8,17}$/.test(eni)) throw new RenderError("network interface id", eni, "eni-...");
+    for (const table of input.routeTableIds) if (!ROUTE_TABLE_ID.test(table)) throw new RenderError("route table id", table, "rtb-...");
+    const statements: IamPolicyDocument["Statement"][number][] = [{
+        Sid: "MoveTunnelEipBetweenThePair",
+        Effect: "Allow",
+        Action: "ec2:AssociateAddress",
+        Resource: [arn("elastic-ip", input.tunnelAllocationId), ...input.networkInterfaceIds.map((id) => arn("network-interface", id))],
+    }];
+    if (input.routeTableIds.length > 0) {
+        statements.push({ Sid: "MovePartnerRoutes", Effect: "Allow", Action: "ec2:ReplaceRoute", Resource: input.routeTableIds.map((id) => arn("route-table", id)) });
+    }
+    statements.push({ Sid: "CheckTunnelEipOwner", Effect: "Allow", Action: "ec2:DescribeAddresses", Resource: "*" });
+    return { Version: "2012-10-17", Statement: statements };
+}
