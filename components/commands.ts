@@ -14,6 +14,7 @@ import { createHash } from "crypto";
 import { childStatusFromApplyOutput, type ChildStatus } from "../core/childStatus";
 import type { EndpointAddresses, PartnerModel, RenderedFile, StackModel } from "../core/model";
 import {
+    type PairRender,
     applyCommand, bootstrapCommand, contentHashes, removeCommand, renderApplyScript, renderBootstrapScript, renderEndpointFiles,
 } from "../core/render";
 
@@ -76,6 +77,8 @@ export interface ApplyArgs {
     readonly instanceId: pulumi.Input<string>;
     readonly addresses: pulumi.Input<EndpointAddresses>;
     readonly psk: pulumi.Input<string>;
+    /** A pair's member: which one, and what its failover moves (ids AWS assigns). */
+    readonly pair?: pulumi.Input<PairRender>;
 }
 
 export interface ApplyCommand {
@@ -95,8 +98,8 @@ export function createApplyCommand(name: string, args: ApplyArgs, parent: pulumi
     // Everything derived from the PSK stays inside this secret output. Only the hash of the plain
     // files and the generation leave it in plain (the generation names the applied state in the
     // delete command); the hash over the PSK file stays a secret trigger.
-    const rendered = pulumi.secret(pulumi.all([args.addresses, args.psk]).apply(([addresses, psk]) => {
-        const files = renderEndpointFiles(model, partner, addresses, psk);
+    const rendered = pulumi.secret(pulumi.all([args.addresses, args.psk, args.pair]).apply(([addresses, psk, pair]) => {
+        const files = renderEndpointFiles(model, partner, addresses, psk, pair);
         const hashes = contentHashes(files);
         return { script: renderApplyScript(partner, files, hashes.generation), hashes, files };
     }));

@@ -24,7 +24,9 @@ export interface EndpointRoleArgs {
 export function createEndpointRole(name: string, args: EndpointRoleArgs, parent: pulumi.Resource): EndpointRole {
     const tags = { "partner-vpn:partner": args.partner.name };
     const role = new aws.iam.Role(`${name}-endpoint-role`, {
-        description: `partner-vpn ${args.partner.name} endpoint: publishes its tunnel metrics (namespace PartnerVpn), nothing else`,
+        description: args.partner.ha
+            ? `partner-vpn ${args.partner.name} pair: publishes its tunnel metrics (namespace PartnerVpn) and moves the pair's tunnel EIP and routes on failover, nothing else`
+            : `partner-vpn ${args.partner.name} endpoint: publishes its tunnel metrics (namespace PartnerVpn), nothing else`,
         assumeRolePolicy: JSON.stringify(renderAssumeRolePolicy()),
         tags,
     }, { parent });

@@ -12,6 +12,7 @@ import type { EndpointImageModel, PartnerModel, RenderedFile } from "../core/mod
 import { formatIssue } from "../core/validate";
 import { createApplyCommand, createBootstrapCommand, sshConnection } from "./commands";
 import { createElasticIps } from "./elasticIps";
+import { createFailoverPolicy, createStandbyCommands, pairRender } from "./ha";
 import { createEndpointInstance } from "./instance";
 import { createAlarms, createEndpointRole } from "./monitoring";
 import { PartnerVpnArgsError, validatePartnerVpnArgs, type PartnerVpnArgs } from "./partnerVpnArgs";
@@ -59,6 +60,8 @@ export class PartnerVpn extends pulumi.ComponentResource {
     public readonly natIp: pulumi.Output<string>;
     public readonly tunnelIp: pulumi.Output<string>;
     public readonly instanceId: pulumi.Output<string>;
+    /** The standby of an active/standby pair (`partners[].ha`); undefined for a single endpoint. */
+    public readonly standbyInstanceId: pulumi.Output<string | undefined>;
     public readonly generation: pulumi.Output<string>;
     public readonly handoff: pulumi.Output<PartnerHandoff>;
     /** CloudWatch alarm names: `aws cloudwatch describe-alarms --alarm-names ...` shows the partner's state. */
@@ -99,23 +102,41 @@ export class PartnerVpn extends pulumi.ComponentResource {
             host: model.endpoint.bastion ? partner.privateIp : eips.tunnel.publicIp,
             sshPrivateKey: args.sshPrivateKey,
         });
-        const bootstrap = createBootstrapCommand(name, { model, connection, instanceId: instance.id, partner }, this, [association]);
+        const bootstrap = createBootstrapCommand(name, { model, connection, instanceId: instance.id, partner }, this, association ? [association] : []);
+        const addresses = pulumi.all([eips.nat.publicIp, eips.tunnel.publicIp]).apply(([natIp, tunnelIp]) => ({ natIp, tunnelIp }));
+        const psk = pulumi.secret(args.psk);
+        // An active/standby pair: the standby with the same config, and the role's failover permission
+        // (both members carry the role), in place before either apply starts keepalived.
+        const standby = partner.ha ? createEndpointInstance(name, {
+            model, partner, refs, ami: args.ami ?? endpointAmi(partner.image, { parent: this }), securityGroupId: sg.id, tunnelAllocationId: eips.tunnel.allocationId,
+            instanceProfile: role.profile.name, standbySubnetId: partner.ha.subnetId,
+        }, this).instance : undefined;
+        const failover = standby ? [createFailoverPolicy(name, {
+            role: role.role.name, region, tunnelAllocationId: eips.tunnel.allocationId,
+            networkInterfaceIds: [instance.primaryNetworkInterfaceId, standby.primaryNetworkInterfaceId], routeTableIds: refs.routeTableIds,
+        }, this)] : [];
+        if (standby) {
+            createStandbyCommands(name, {
+                model, partner, instance: standby, bastionHost: refs.bastionHost, sshPrivateKey: args.sshPrivateKey,
+                addresses, psk, pair: pairRender("standby", eips.tunnel.allocationId, refs.routeTableIds), applyAfter: [...routes, ...failover],
+            }, this);
+        }
         const apply = createApplyCommand(name, {
-            model, partner, connection, instanceId: instance.id,
-            addresses: pulumi.all([eips.nat.publicIp, eips.tunnel.publicIp]).apply(([natIp, tunnelIp]) => ({ natIp, tunnelIp })),
-            psk: pulumi.secret(args.psk),
-        }, this, [bootstrap, ...routes]);
+            model, partner, connection, instanceId: instance.id, addresses, psk,
+            pair: partner.ha ? pairRender("primary", eips.tunnel.allocationId, refs.routeTableIds) : undefined,
+        }, this, [bootstrap, ...routes, ...failover]);
 
         this.natIp = eips.nat.publicIp;
         this.tunnelIp = eips.tunnel.publicIp;
         this.instanceId = instance.id;
+        this.standbyInstanceId = standby ? standby.id : pulumi.output(undefined);
         this.generation = apply.generation;
         this.alarmNames = pulumi.all(alarms.map((a) => a.name));
         this.partnerName = partner.name;
         this.endpointFiles = apply.files;
         this.childStatus = apply.childStatus;
         this.handoff = pulumi.all([this.natIp, this.tunnelIp]).apply(([natIp, tunnelIp]) => handoffFor(partner, natIp, tunnelIp));
-        this.registerOutputs({ natIp: this.natIp, tunnelIp: this.tunnelIp, instanceId: this.instanceId, generation: this.generation, handoff: this.handoff, alarmNames: this.alarmNames, childStatus: this.childStatus });
+        this.registerOutputs({ natIp: this.natIp, tunnelIp: this.tunnelIp, instanceId: this.instanceId, standbyInstanceId: this.standbyInstanceId, generation: this.generation, handoff: this.handoff, alarmNames: this.alarmNames, childStatus: this.childStatus });
     }
 }
 

@@ -37,11 +37,14 @@ export interface RoutesArgs {
 }
 
 export function createRoutes(name: string, args: RoutesArgs, parent: pulumi.Resource): aws.ec2.Route[] {
+    // A pair's routes start at the primary; afterwards the active member's failover script moves
+    // them (ReplaceRoute), and a `pulumi up` must not move them back.
+    const ignoreChanges = args.partner.ha ? ["networkInterfaceId"] : [];
     return routeSpecs(name, args.model, args.partner).map((spec) =>
         new aws.ec2.Route(spec.name, {
             routeTableId: args.refs.routeTableIds[spec.routeTableIndex],
             destinationCidrBlock: spec.destinationCidrBlock,
             networkInterfaceId: args.networkInterfaceId,
-        }, { parent }),
+        }, { parent, ignoreChanges }),
     );
 }

@@ -12,7 +12,7 @@ import type { CloudRefs } from "./partnerVpnArgs";
 export interface SecurityGroupRule {
     readonly description: string;
     /** For icmp, fromPort is the ICMP type and toPort the code (AWS's convention). */
-    readonly protocol: "tcp" | "udp" | "icmp" | "-1";
+    readonly protocol: "tcp" | "udp" | "icmp" | "-1" | "112";
     readonly fromPort: number;
     readonly toPort: number;
     readonly cidrBlocks?: readonly string[];
@@ -53,6 +53,14 @@ export function securityGroupRules(model: StackModel, partner: PartnerModel): Se
         ingress.push({
             description: `traffic from our internal networks routed through the endpoint to ${partner.name}`,
             protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: model.network.internalCidrs,
+        });
+    }
+    if (partner.ha) {
+        // keepalived's unicast VRRP (IP protocol 112, ports do not apply): the pair's two members
+        // share this group, and only they may speak VRRP to each other.
+        ingress.push({
+            description: `VRRP (IP protocol 112) between the two members of ${partner.name}'s active/standby pair only`,
+            protocol: "112", fromPort: 0, toPort: 0, cidrBlocks: [`${partner.privateIp}/32`, `${partner.ha.privateIp}/32`],
         });
     }
     const egress: SecurityGroupRule[] = [

@@ -1,7 +1,8 @@
 /**
  * A minimal IMDSv2 for the lab's endpoint: PUT /latest/api/token (TTL header required) issues a
  * session token; every GET needs a token it issued (IMDSv1 requests are refused, as with
- * `httpTokens: required`) and serves the role name, the role's credentials and the region. It
+ * `httpTokens: required`) and serves the role name, the role's credentials and the region, and,
+ * when given, the instance's MAC and its primary interface's id (the failover script's). It
  * listens on 169.254.169.254:80 inside the endpoint's namespace (the address put on that
  * namespace's lo). The credentials reach it on stdin, never in its command line.
  */
@@ -15,7 +16,7 @@ const SERVER = `
 const http = require("http"), crypto = require("crypto");
 let input = "";
 process.stdin.on("data", (d) => { input += d; }).on("end", () => {
-    const { creds, region } = JSON.parse(input);
+    const { creds, region, network } = JSON.parse(input);
     const tokens = new Set();
     let refused = 0;
     http.createServer((req, res) => {
@@ -36,6 +37,8 @@ process.stdin.on("data", (d) => { input += d; }).on("end", () => {
                 SecretAccessKey: creds.SecretAccessKey, Token: creds.SessionToken, Expiration: creds.Expiration }, null, 2));
         }
         if (req.url === base + "placement/region") return send(200, region);
+        if (network && req.url === base + "mac") return send(200, network.mac);
+        if (network && req.url === base + "network/interfaces/macs/" + network.mac + "/interface-id") return send(200, network.eni);
         send(404, "");
     }).listen(80, "${IMDS_ADDRESS}", () => console.log("IMDS-READY"));
 });
@@ -48,8 +51,14 @@ export interface Imds {
 }
 
 /** Starts the IMDS in namespace `ns` (169.254.169.254 must already be on its lo). */
-export async function startImds(ns: string, creds: RoleCredentials, region: string): Promise<Imds> {
-    const server = spawnLongRunning(inNetns(ns, [process.execPath, "-e", SERVER]), undefined, undefined, JSON.stringify({ creds, region }));
+/** The instance's primary interface as IMDS describes it. */
+export interface ImdsNetwork {
+    readonly mac: string;
+    readonly eni: string;
+}
+
+export async function startImds(ns: string, creds: RoleCredentials, region: string, network?: ImdsNetwork): Promise<Imds> {
+    const server = spawnLongRunning(inNetns(ns, [process.execPath, "-e", SERVER]), undefined, undefined, JSON.stringify({ creds, region, network }));
     await waitFor("the lab IMDS listening", async () => {
         if (server.child.exitCode !== null) throw new Error(`the lab IMDS exited: ${server.output()}`);
         return server.output().includes("IMDS-READY") ? true : undefined;

@@ -94,13 +94,13 @@ export function policyForMoto(policy: IamPolicyDocument): IamPolicyDocument {
 }
 
 /** Runs a bash script in the chroot with the script (and any credential in it) on stdin. */
-async function chrootScript(root: string, ns: string, script: string): Promise<string> {
+export async function chrootScript(root: string, ns: string, script: string): Promise<string> {
     const r = await run(inChroot(root, ns, "bash -s"), { input: script, timeoutMs: 120_000 });
     if (r.code !== 0) throw new Error(`script in the moto chroot failed (exit ${r.code}): ${r.stderr.slice(-1500)}`);
     return r.stdout;
 }
 
-const AWS_ENV = `set -euo pipefail\nexport AWS_DEFAULT_REGION=${LAB_REGION} AWS_PAGER="" AWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab\nE="--endpoint-url http://127.0.0.1:${MOTO_PORT}"\n`;
+export const AWS_ENV = `set -euo pipefail\nexport AWS_DEFAULT_REGION=${LAB_REGION} AWS_PAGER="" AWS_ACCESS_KEY_ID=lab AWS_SECRET_ACCESS_KEY=lab\nE="--endpoint-url http://127.0.0.1:${MOTO_PORT}"\n`;
 
 /** Admin (3 unauthenticated calls), the endpoint role with `policy`, and its assumed credentials. */
 export async function setUpEndpointRole(root: string, ns: string, policy: IamPolicyDocument, trust: IamPolicyDocument, role: string): Promise<{ admin: AdminKey; creds: RoleCredentials }> {

@@ -33,8 +33,8 @@ function ruleLines(direction: "ingress" | "egress", rules: unknown): string[] {
     if (!Array.isArray(rules)) return [];
     return rules.map((raw) => {
         const r = raw as Inputs;
-        const proto = r.protocol === "-1" ? "all" : str(r.protocol);
-        const ports = r.protocol === "-1" ? "" : r.fromPort === r.toPort ? ` ${str(r.fromPort)}` : ` ${str(r.fromPort)}-${str(r.toPort)}`;
+        const proto = r.protocol === "-1" ? "all" : r.protocol === "112" ? "vrrp" : str(r.protocol);
+        const ports = r.protocol === "-1" || r.protocol === "112" ? "" : r.fromPort === r.toPort ? ` ${str(r.fromPort)}` : ` ${str(r.fromPort)}-${str(r.toPort)}`;
         const peers = [...(Array.isArray(r.cidrBlocks) ? r.cidrBlocks : []), ...(Array.isArray(r.securityGroups) ? r.securityGroups : [])].map(str).join(", ");
         const what = `${direction.padEnd(7)} ${(proto + ports).padEnd(9)} ${direction === "ingress" ? "from" : "to"} ${peers}`;
         return `${what.padEnd(48)} "${str(r.description)}"`;
@@ -58,7 +58,11 @@ function details(r: PlannedResource, partner: PartnerPlan | undefined, plan: Sta
     const i = r.inputs;
     switch (r.type) {
         case "partner-vpn:index:PartnerVpn":
-            return partner ? [`endpoint ${partner.privateIp}; ${partner.name}'s VPN gateway ${partner.gatewayIp}`] : [];
+            if (!partner) return [];
+            if (partner.standbyIp) {
+                return [`active/standby pair: primary ${partner.privateIp}, standby ${partner.standbyIp} (keepalived, unicast VRRP); ${partner.name}'s VPN gateway ${partner.gatewayIp} sees one peer address, the tunnel EIP`];
+            }
+            return [`endpoint ${partner.privateIp}; ${partner.name}'s VPN gateway ${partner.gatewayIp}`];
         case "aws:ec2/eip:Eip": {
             const addr = partner && [partner.addresses.nat, partner.addresses.tunnel].find((a) => a.resource === r.name);
             const role = addr === partner?.addresses.nat
@@ -86,10 +90,16 @@ function details(r: PlannedResource, partner: PartnerPlan | undefined, plan: Sta
                 `instance profile ${str(i.iamInstanceProfile)} (the metrics publisher's only AWS credentials, from IMDSv2)`,
             ];
         }
-        case "aws:ec2/eipAssociation:EipAssociation":
-            return [`allocation ${str(i.allocationId)} -> instance ${str(i.instanceId)}`];
-        case "aws:ec2/route:Route":
-            return [`${str(i.routeTableId)}: ${str(i.destinationCidrBlock)} -> ${str(i.networkInterfaceId ?? i.instanceId)}`];
+        case "aws:ec2/eipAssociation:EipAssociation": {
+            const moves = r.options.ignoreChanges.includes("instanceId")
+                ? ["moves on failover: keepalived's active member claims it (AssociateAddress); this association only places it at creation"] : [];
+            return [`allocation ${str(i.allocationId)} -> instance ${str(i.instanceId)}`, ...moves];
+        }
+        case "aws:ec2/route:Route": {
+            const moves = r.options.ignoreChanges.includes("networkInterfaceId")
+                ? ["moves on failover: keepalived's active member points it at its own interface (ReplaceRoute)"] : [];
+            return [`${str(i.routeTableId)}: ${str(i.destinationCidrBlock)} -> ${str(i.networkInterfaceId ?? i.instanceId)}`, ...moves];
+        }
         case "command:remote:Command":
             return commandDetails(r, partner, outDir);
         case "aws:iam/role:Role":
@@ -179,7 +189,8 @@ export function summaryLine(plan: StackPlan): string {
     const s: PlanSummary = plan.summary;
     const n = (count: number, word: string, plural = `${word}s`) => `${count} ${count === 1 ? word : plural}`;
     return `Summary: stack ${plan.stack} (${plan.mode}): ${n(s.partners, "partner")}, ${n(s.resources, "resource")}, ${n(s.endpoints, "endpoint")}, `
-        + `${n(s.publicIpv4Addresses, "public IPv4 address", "public IPv4 addresses")} billed monthly (Elastic IPs)`;
+        + `${n(s.publicIpv4Addresses, "public IPv4 address", "public IPv4 addresses")} billed monthly (Elastic IPs`
+        + `${s.pairs > 0 ? `, and per active/standby pair the auto-assigned address of the member without the tunnel EIP` : ""})`;
 }
 
 export function describePlan(plan: StackPlan, opts: { outDir?: string } = {}): string {

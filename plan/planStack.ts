@@ -101,6 +101,7 @@ function buildPlan(req: PlanRequest, model: StackModel, evaluation: Evaluation, 
             os: partner.os,
             ami: partnerAmi,
             privateIp: partner.privateIp,
+            ...(partner.ha ? { standbyIp: partner.ha.privateIp } : {}),
             gatewayIp: partner.gatewayIp,
             addresses,
             resources: own.map((l) => planned(l, placeholders, forms)),
@@ -206,6 +207,9 @@ function summarise(resources: readonly RecordedResource[], model: StackModel): P
         resources: resources.length,
         resourcesByType,
         endpoints: resourcesByType[INSTANCE_TYPE] ?? 0,
-        publicIpv4Addresses: resourcesByType[EIP_TYPE] ?? 0,
+        // A pair's member that does not hold the tunnel EIP has an auto-assigned public address
+        // (components/instance.ts); AWS bills it like an EIP.
+        publicIpv4Addresses: (resourcesByType[EIP_TYPE] ?? 0) + model.partners.filter((p) => p.ha).length,
+        pairs: model.partners.filter((p) => p.ha).length,
     };
 }

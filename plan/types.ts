@@ -60,6 +60,8 @@ export interface PartnerPlan {
     /** Its AMI: pinned id, or how it is looked up for that OS. */
     readonly ami: { readonly pinned: boolean; readonly shown: string };
     readonly privateIp: string;
+    /** The standby's private IP when the partner has an active/standby pair. */
+    readonly standbyIp?: string;
     readonly gatewayIp: string;
     readonly addresses: { readonly nat: PlannedAddress; readonly tunnel: PlannedAddress };
     readonly resources: readonly PlannedResource[];
@@ -74,10 +76,13 @@ export interface PlanSummary {
     /** Every resource the program registers, components included. */
     readonly resources: number;
     readonly resourcesByType: Readonly<Record<string, number>>;
-    /** EC2 instances, one per partner. */
+    /** EC2 instances: one per partner, two per active/standby pair. */
     readonly endpoints: number;
-    /** Elastic IPs (created or adopted): AWS bills each public IPv4 address by the hour. */
+    /** Elastic IPs (created or adopted), plus one auto-assigned address per active/standby pair:
+     *  AWS bills each public IPv4 address by the hour. */
     readonly publicIpv4Addresses: number;
+    /** Partners with an active/standby pair (two instances each). */
+    readonly pairs: number;
 }
 
 export interface StackPlan {

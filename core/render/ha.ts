@@ -96,8 +96,16 @@ export function renderKeepalivedConf(partner: PartnerModel, member: PairMember):
     ].join("\n");
 }
 
-const ALLOCATION_ID = /^eipalloc-[0-9a-f]{8,17}$/;
-const ROUTE_TABLE_ID = /^rtb-[0-9a-f]{8,17}$/;
+/**
+ * An id AWS assigns at `pulumi up`, or the offline plan's marker in its place (program/mocks.ts
+ * `unknownValue`: `<known after pulumi up: resource.attribute>`), which only the plan ever renders.
+ */
+function awsId(prefix: string): RegExp {
+    return new RegExp(`^(${prefix}-[0-9a-f]{8,17}|<known after pulumi up: [A-Za-z0-9._-]+>)$`);
+}
+const ALLOCATION_ID = awsId("eipalloc");
+const ROUTE_TABLE_ID = awsId("rtb");
+const ENI_ID = awsId("eni");
 
 /** What the failover script moves and starts; the same on both members. */
 export function renderHaSettings(partner: PartnerModel, tunnelAllocationId: string, routeTableIds: readonly string[]): string {
@@ -141,7 +149,7 @@ export interface FailoverPolicyInputs {
 export function renderFailoverPolicy(input: FailoverPolicyInputs): IamPolicyDocument {
     const arn = (type: string, id: string) => `arn:aws:ec2:${input.region}:*:${type}/${id}`;
     if (!ALLOCATION_ID.test(input.tunnelAllocationId)) throw new RenderError("tunnel EIP allocation id", input.tunnelAllocationId, "an allocation id (eipalloc-...)");
-    for (const eni of input.networkInterfaceIds) if (!/^eni-[0-9a-f]{8,17}$/.test(eni)) throw new RenderError("network interface id", eni, "eni-...");
+    for (const eni of input.networkInterfaceIds) if (!ENI_ID.test(eni)) throw new RenderError("network interface id", eni, "eni-...");
     for (const table of input.routeTableIds) if (!ROUTE_TABLE_ID.test(table)) throw new RenderError("route table id", table, "rtb-...");
     const statements: IamPolicyDocument["Statement"][number][] = [{
         Sid: "MoveTunnelEipBetweenThePair",

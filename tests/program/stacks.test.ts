@@ -7,7 +7,7 @@ import { projectConfig } from "../../program/stackFile";
 import { revealSecrets } from "../../program/mocks";
 import { byType, evaluate, one, stackConfig, stackFiles, T } from "./harness";
 
-interface PartnerCfg { name: string; privateIp: string; gatewayIp: string; remoteHosts: string[]; proxies?: { listenPort: number }[] }
+interface PartnerCfg { name: string; privateIp: string; gatewayIp: string; remoteHosts: string[]; proxies?: { listenPort: number }[]; ha?: { privateIp: string } }
 
 describe("stack files under mocks", () => {
     it("finds both dev stacks", () => {
@@ -38,9 +38,10 @@ describe("stack files under mocks", () => {
                     const count = (type: string) => mine.filter((r) => r.type === type).length;
                     expect(count(T.eip)).to.equal(2);
                     expect(count(T.sg)).to.equal(1);
-                    expect(count(T.instance)).to.equal(1);
+                    // An active/standby pair: a standby instance with its own bootstrap and apply.
+                    expect(count(T.instance)).to.equal(p.ha ? 2 : 1);
                     expect(count(T.association)).to.equal(1);
-                    expect(count(T.command)).to.equal(2);
+                    expect(count(T.command)).to.equal(p.ha ? 4 : 2);
                     const routes = mine.filter((r) => r.type === T.route);
                     if (mode === "vpc-routing") {
                         const expected = (network.routeTableIds ?? []).flatMap((rtb) => p.remoteHosts.map((h) => `${rtb} ${h.includes("/") ? h : `${h}/32`}`));
