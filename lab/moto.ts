@@ -58,8 +58,9 @@ export interface Moto {
     readonly version: string;
 }
 
-export async function startMoto(root: string, ns: string, initialNoAuthActions: number): Promise<Moto> {
-    const proc = spawnLongRunning(inChroot(root, ns, `env INITIAL_NO_AUTH_ACTION_COUNT=${initialNoAuthActions} moto_server -H 127.0.0.1 -p ${MOTO_PORT}`));
+/** `host`: where it listens (default the namespace's loopback; a pair's lab serves two members). */
+export async function startMoto(root: string, ns: string, initialNoAuthActions: number, host = "127.0.0.1"): Promise<Moto> {
+    const proc = spawnLongRunning(inChroot(root, ns, `env INITIAL_NO_AUTH_ACTION_COUNT=${initialNoAuthActions} moto_server -H ${host} -p ${MOTO_PORT}`));
     // Readiness by the listening socket: an HTTP request would spend one of the unauthenticated calls.
     await waitFor("moto_server listening", async () => {
         if (proc.child.exitCode !== null) throw new Error(`moto_server exited: ${proc.output().slice(-1000)}`);

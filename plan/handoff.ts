@@ -91,6 +91,13 @@ export function handoffSheet(model: StackModel, partner: PartnerModel, plan: Par
         `- Dead peer detection: ${h.dpdDelaySeconds > 0 ? `every ${h.dpdDelaySeconds} s; we restart the tunnel when your side stops answering` : "off on our side"}`,
         "- NAT traversal: forced. Our gateway sits behind AWS's 1:1 NAT: IKE starts on UDP 500 and moves to UDP 4500,",
         "  and ESP is always encapsulated in UDP 4500 (no IP protocol 50). Allow UDP 500 and UDP 4500 from our gateway.",
+        ...(partner.ha
+            ? [
+                "- Redundancy: our gateway is an active/standby pair behind the one address above. You see one peer address and",
+                "  one identity: nothing to configure for it. After a failover our other machine starts new SAs with INITIAL_CONTACT,",
+                "  which makes your side drop the old ones; please keep INITIAL_CONTACT handling on (the default of common gateways).",
+            ]
+            : []),
         "",
         "## Phase 2 (IPsec / CHILD SAs)",
         "",

@@ -91,6 +91,8 @@ export function renderKeepalivedConf(partner: PartnerModel, member: PairMember):
         `    notify_master ${failover("master")}`,
         `    notify_backup ${failover("backup")}`,
         `    notify_fault ${failover("fault")}`,
+        // Stopping keepalived (the rolling replacement's hand-over) leaves no SA behind either.
+        `    notify_stop ${failover("backup")}`,
         "}",
         "",
     ].join("\n");

@@ -1,0 +1,218 @@
+/**
+ * An active/standby pair in the lab, on booted endpoint images (lab/container.ts):
+ *
+ *   inst (172.16.0.10) --+                                     +-- pgw 198.51.100.2 (hosts on lo, charon)
+ *   ep-a 172.16.0.5 -----+-- [sw-vpc] -- igw -- [sw-net] ------+
+ *   ep-b 172.16.1.5 -----+   172.16.0.1, 172.16.1.1 | 198.51.100.1; moto_server on 172.16.0.1:5000
+ *   adm 172.16.0.250 ----+   (bastion role: ssh to the private addresses)
+ *
+ * moto holds the EC2 state (lab/failoverAws.ts) and the lab's AWS network follows it, as AWS's
+ * does: a follower (a boto3 poller in the moto chroot, every 200 ms) rewrites igw's 1:1 NAT for
+ * the tunnel EIP to whichever interface moto associates it with, and the instance's routes to the
+ * partner hosts to whichever interface moto's route table names. The two members reach each other
+ * directly on the switch (AWS's VPC router does not decrement TTL, and VRRP wants 255).
+ * Each member has its own IMDSv2 (its interface's MAC and id, the pair role's credentials); the
+ * failover script's one lab override, PVPN_EC2_URL, reaches keepalived's scripts through a
+ * keepalived.service drop-in written into the image.
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { installCleanupHandlers, registerScratchDir, teardownNamespaces, unmountRegistered } from "./cleanup";
+import { bootEndpoint, type BootedEndpoint } from "./container";
+import { runSync, spawnLongRunning, type LongRunning } from "./exec";
+import type { PairWorld } from "./failoverAws";
+import type { LabImage } from "./image";
+import { MOTO_PORT } from "./moto";
+import { addAddress, addRoute, connectToBridge, createBridge, inNetns, ipIn } from "./netns";
+import { createNode, inNode, startPrivateMounts, type LabNode } from "./node";
+import { generateSshKeys, type LabSshKeys } from "./sshd";
+
+export const HA_LAB = {
+    subnets: ["172.16.0.0/24", "172.16.1.0/24"],
+    routers: ["172.16.0.1", "172.16.1.1"],
+    members: ["172.16.0.5", "172.16.1.5"] as [string, string],
+    instance: "172.16.0.10",
+    admin: "172.16.0.250",
+    igwInternet: "198.51.100.1",
+    gateway: "198.51.100.2",
+    tunnelIp: "192.0.2.10",
+    natIp: "192.0.2.23",
+    hosts: ["203.0.113.7", "203.0.113.135"],
+    motoUrl: `http://172.16.0.1:${MOTO_PORT}/`,
+} as const;
+
+export interface HaLab {
+    readonly id: string;
+    readonly dir: string;
+    readonly igw: LabNode;
+    readonly admin: LabNode;
+    readonly inst: LabNode;
+    readonly pgw: LabNode;
+    /** ep-a (the primary) and ep-b (the standby), in config order. */
+    readonly members: readonly LabNode[];
+    booted: (BootedEndpoint | undefined)[];
+    readonly keys: LabSshKeys;
+    readonly namespaces: string[];
+}
+
+export async function buildHaLab(): Promise<HaLab> {
+    installCleanupHandlers();
+    const id = crypto.randomBytes(2).toString("hex");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pvl-${id}-`));
+    registerScratchDir(dir);
+    const namespaces: string[] = [];
+    const node = (name: string, forwarding = false) => {
+        const n = createNode(id, name, dir, { forwarding });
+        namespaces.push(n.ns);
+        return n;
+    };
+    try {
+        const swVpc = node("sw-vpc");
+        const swNet = node("sw-net");
+        createBridge(swVpc.ns, "br0");
+        createBridge(swNet.ns, "br0");
+        const igw = node("igw", true);
+        connectToBridge(swVpc.ns, "br0", "igw", igw.ns, "vpc0");
+        connectToBridge(swNet.ns, "br0", "igw", igw.ns, "inet0");
+        await startPrivateMounts(igw);
+        HA_LAB.routers.forEach((r) => addAddress(igw.ns, "vpc0", `${r}/24`));
+        addAddress(igw.ns, "inet0", `${HA_LAB.igwInternet}/24`);
+
+        const admin = node("adm");
+        connectToBridge(swVpc.ns, "br0", "adm", admin.ns, "eth0");
+        addAddress(admin.ns, "eth0", `${HA_LAB.admin}/24`);
+        ipIn(admin.ns, ["route", "add", HA_LAB.subnets[1], "dev", "eth0"]);
+        addRoute(admin.ns, "default", HA_LAB.routers[0]);
+
+        const inst = node("inst1");
+        connectToBridge(swVpc.ns, "br0", "inst1", inst.ns, "eth0");
+        addAddress(inst.ns, "eth0", `${HA_LAB.instance}/24`);
+        ipIn(inst.ns, ["route", "add", HA_LAB.subnets[1], "dev", "eth0"]);
+        addRoute(inst.ns, "default", HA_LAB.routers[0]);
+
+        const members = HA_LAB.members.map((ip, i) => {
+            const ep = node(`ep-${"ab"[i]}`, true);
+            connectToBridge(swVpc.ns, "br0", `ep${i}`, ep.ns, "eth0");
+            addAddress(ep.ns, "eth0", `${ip}/24`);
+            // The other member's subnet is on the same switch: VRRP arrives with TTL 255, as AWS delivers it.
+            ipIn(ep.ns, ["route", "add", HA_LAB.subnets[1 - i], "dev", "eth0"]);
+            addRoute(ep.ns, "default", HA_LAB.routers[i]);
+            addAddress(ep.ns, "lo", `${HA_LAB.natIp}/32`); // libipsec quirk, as in lab/topology.ts
+            addAddress(ep.ns, "lo", "169.254.169.254/32");
+            return ep;
+        });
+
+        const pgw = node("pgw", true);
+        connectToBridge(swNet.ns, "br0", "pgw0", pgw.ns, "eth0");
+        addAddress(pgw.ns, "eth0", `${HA_LAB.gateway}/24`);
+        addRoute(pgw.ns, "default", HA_LAB.igwInternet);
+        for (const h of HA_LAB.hosts) addAddress(pgw.ns, "lo", `${h}/32`);
+        await startPrivateMounts(pgw);
+
+        const keys = generateSshKeys(path.join(dir, "ssh"));
+        return { id, dir, igw, admin, inst, pgw, members, booted: [], keys, namespaces };
+    } catch (err) {
+        teardownNamespaces(namespaces);
+        unmountRegistered(dir);
+        fs.rmSync(dir, { recursive: true, force: true });
+        throw err;
+    }
+}
+
+/** Boots both members from `image`, with the keepalived drop-in that carries the lab's EC2 URL. */
+export async function bootMembers(lab: HaLab, image: LabImage, user: string): Promise<void> {
+    lab.booted = await Promise.all(lab.members.map(async (ep) => {
+        const booted = await bootEndpoint(ep, image, user, lab.keys.clientPublicKey);
+        const dropIn = path.join(booted.root, "etc/systemd/system/keepalived.service.d");
+        fs.mkdirSync(dropIn, { recursive: true });
+        fs.writeFileSync(path.join(dropIn, "partner-vpn-lab.conf"), `# lab only: the EC2 API is moto_server\n[Service]\nEnvironment=PVPN_EC2_URL=${HA_LAB.motoUrl}\n`);
+        return booted;
+    }));
+}
+
+/** Kills a member's machine at once (every process of its container, no shutdown): a crash. */
+export function crashMember(lab: HaLab, i: number): void {
+    const booted = lab.booted[i];
+    if (!booted) throw new Error(`member ${i} is not booted`);
+    booted.nspawn.child.kill("SIGKILL");
+    const init = lab.members[i].holder?.pid;
+    if (init) runSync(["kill", "-KILL", String(init)]);
+}
+
+export interface Follower {
+    /** Every change applied: [epoch ms, EIP interface, routes]. */
+    readonly changes: { at: number; eip: string; routes: string }[];
+    stop(): Promise<void>;
+    readonly process: LongRunning;
+}
+
+const POLLER = (world: PairWorld, url: string, region: string) => `
+import json, sys, time, boto3
+w = json.loads(${JSON.stringify(JSON.stringify({ admin: world.admin, allocation: world.allocationId, rtb: world.routeTableId, url, region }))})
+ec2 = boto3.client("ec2", endpoint_url=w["url"], region_name=w["region"], aws_access_key_id=w["admin"]["id"], aws_secret_access_key=w["admin"]["secret"])
+last = None
+deadline = time.time() + 1800
+while time.time() < deadline:
+    try:
+        a = ec2.describe_addresses(AllocationIds=[w["allocation"]])["Addresses"][0].get("NetworkInterfaceId", "")
+        r = ec2.describe_route_tables(RouteTableIds=[w["rtb"]])["RouteTables"][0]["Routes"]
+        routes = sorted((x["DestinationCidrBlock"], x.get("NetworkInterfaceId", "")) for x in r if x.get("NetworkInterfaceId"))
+        now = json.dumps({"eip": a, "routes": routes})
+        if now != last:
+            print(now, flush=True)
+            last = now
+    except Exception as e:
+        print(json.dumps({"error": str(e)}), flush=True)
+    time.sleep(0.2)
+`;
+
+/**
+ * The lab's AWS network following moto: igw's NAT for the tunnel EIP and the instance's partner
+ * routes, rewritten whenever moto's association or route table changes.
+ */
+export function startFollower(lab: HaLab, root: string, world: PairWorld, region: string): Follower {
+    const ipOf = (eni: string) => world.members.find((m) => m.eni === eni)?.privateIp;
+    const ipt = (args: string[]) => runSync(inNode(lab.igw, ["iptables", "-w", "5", ...args]));
+    ipt(["-t", "nat", "-N", "PVL-EIP-PRE"]);
+    ipt(["-t", "nat", "-N", "PVL-EIP-POST"]);
+    ipt(["-t", "nat", "-A", "PREROUTING", "-j", "PVL-EIP-PRE"]);
+    ipt(["-t", "nat", "-A", "POSTROUTING", "-j", "PVL-EIP-POST"]);
+    const changes: Follower["changes"] = [];
+    const apply = (line: string) => {
+        let s: { eip?: string; routes?: [string, string][]; error?: string };
+        try {
+            s = JSON.parse(line);
+        } catch {
+            return;
+        }
+        if (s.error !== undefined || s.routes === undefined) return;
+        ipt(["-t", "nat", "-F", "PVL-EIP-PRE"]);
+        ipt(["-t", "nat", "-F", "PVL-EIP-POST"]);
+        const holder = s.eip ? ipOf(s.eip) : undefined;
+        if (holder) {
+            ipt(["-t", "nat", "-A", "PVL-EIP-PRE", "-i", "inet0", "-d", `${HA_LAB.tunnelIp}/32`, "-j", "DNAT", "--to-destination", holder]);
+            ipt(["-t", "nat", "-A", "PVL-EIP-POST", "-o", "inet0", "-s", `${holder}/32`, "-j", "SNAT", "--to-source", HA_LAB.tunnelIp]);
+        }
+        // Packets of the old association would keep its NAT mapping: forget them, as AWS's does.
+        runSync(inNetns(lab.igw.ns, ["sh", "-c", `conntrack -D -d ${HA_LAB.tunnelIp} >/dev/null 2>&1; conntrack -D -q ${HA_LAB.tunnelIp} >/dev/null 2>&1; true`]));
+        for (const [cidr, eni] of s.routes) {
+            const via = ipOf(eni);
+            if (via) ipIn(lab.inst.ns, ["route", "replace", cidr, "via", via, "dev", "eth0", "onlink"]);
+        }
+        changes.push({ at: Date.now(), eip: s.eip ?? "", routes: s.routes.map((r) => r.join("->")).join(", ") });
+    };
+    const proc = spawnLongRunning(
+        inNetns(lab.igw.ns, ["unshare", "--mount", "--propagation", "private", "sh", "-c", `mount -t proc proc ${root}/proc && exec chroot ${root} python3 -c "$0"`, POLLER(world, HA_LAB.motoUrl, region)]),
+        apply,
+    );
+    return { changes, process: proc, stop: () => proc.stop(1000) };
+}
+
+export function teardownHaLab(lab: HaLab): void {
+    teardownNamespaces(lab.namespaces);
+    for (const b of lab.booted) b?.nspawn.stop(1000).catch(() => undefined);
+    unmountRegistered(lab.dir);
+    fs.rmSync(lab.dir, { recursive: true, force: true });
+}
