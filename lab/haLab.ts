@@ -9,7 +9,9 @@
  * moto holds the EC2 state (lab/failoverAws.ts) and the lab's AWS network follows it, as AWS's
  * does: a follower (a boto3 poller in the moto chroot, every 200 ms) rewrites igw's 1:1 NAT for
  * the tunnel EIP to whichever interface moto associates it with, and the instance's routes to the
- * partner hosts to whichever interface moto's route table names. The two members reach each other
+ * partner hosts to whichever interface moto's route table names; the member without the EIP goes
+ * out with its own public address (as its auto-assigned one on EC2), and nothing from the internet
+ * reaches a private address. The two members reach each other
  * directly on the switch (AWS's VPC router does not decrement TTL, and VRRP wants 255).
  * Each member has its own IMDSv2 (its interface's MAC and id, the pair role's credentials); the
  * failover script's one lab override, PVPN_EC2_URL, reaches keepalived's scripts through a
@@ -39,6 +41,8 @@ export const HA_LAB = {
     gateway: "198.51.100.2",
     tunnelIp: "192.0.2.10",
     natIp: "192.0.2.23",
+    /** The members' auto-assigned public addresses (components/instance.ts), used while they do not hold the EIP. */
+    ownPublic: ["192.0.2.11", "192.0.2.12"],
     hosts: ["203.0.113.7", "203.0.113.135"],
     motoUrl: `http://172.16.0.1:${MOTO_PORT}/`,
 } as const;
@@ -179,6 +183,8 @@ export function startFollower(lab: HaLab, root: string, world: PairWorld, region
     ipt(["-t", "nat", "-N", "PVL-EIP-POST"]);
     ipt(["-t", "nat", "-A", "PREROUTING", "-j", "PVL-EIP-PRE"]);
     ipt(["-t", "nat", "-A", "POSTROUTING", "-j", "PVL-EIP-POST"]);
+    // The internet has no route to a VPC's private addresses: only DNATed (EIP) traffic and replies get in.
+    ipt(["-A", "FORWARD", "-i", "inet0", "-m", "conntrack", "!", "--ctstate", "DNAT,ESTABLISHED,RELATED", "-j", "DROP"]);
     const changes: Follower["changes"] = [];
     const apply = (line: string) => {
         let s: { eip?: string; routes?: [string, string][]; error?: string };
@@ -195,8 +201,11 @@ export function startFollower(lab: HaLab, root: string, world: PairWorld, region
             ipt(["-t", "nat", "-A", "PVL-EIP-PRE", "-i", "inet0", "-d", `${HA_LAB.tunnelIp}/32`, "-j", "DNAT", "--to-destination", holder]);
             ipt(["-t", "nat", "-A", "PVL-EIP-POST", "-o", "inet0", "-s", `${holder}/32`, "-j", "SNAT", "--to-source", HA_LAB.tunnelIp]);
         }
+        HA_LAB.members.forEach((ip, i) => {
+            if (ip !== holder) ipt(["-t", "nat", "-A", "PVL-EIP-POST", "-o", "inet0", "-s", `${ip}/32`, "-j", "SNAT", "--to-source", HA_LAB.ownPublic[i]]);
+        });
         // Packets of the old association would keep its NAT mapping: forget them, as AWS's does.
-        runSync(inNetns(lab.igw.ns, ["sh", "-c", `conntrack -D -d ${HA_LAB.tunnelIp} >/dev/null 2>&1; conntrack -D -q ${HA_LAB.tunnelIp} >/dev/null 2>&1; true`]));
+        runSync(inNetns(lab.igw.ns, ["sh", "-c", `for a in ${HA_LAB.tunnelIp} ${HA_LAB.ownPublic.join(" ")}; do conntrack -D -d $a >/dev/null 2>&1; conntrack -D -q $a >/dev/null 2>&1; done; true`]));
         for (const [cidr, eni] of s.routes) {
             const via = ipOf(eni);
             if (via) ipIn(lab.inst.ns, ["route", "replace", cidr, "via", via, "dev", "eth0", "onlink"]);
