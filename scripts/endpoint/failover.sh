@@ -92,14 +92,19 @@ pvpn_ha_missing_children() {
 }
 
 pvpn_ha_initiate() {
-    local partner=$1 child started=0
+    local partner=$1 child started=0 failed=0 pid
+    local -a pids=() names=()
     for child in $(pvpn_ha_missing_children "$partner"); do
         # In parallel, each bounded: one slow child must not hold back the others.
         swanctl --initiate --child "$child" --timeout 20 >/dev/null 2>&1 &
+        pids+=("$!")
+        names+=("$child")
         started=$((started + 1))
     done
-    wait || true
-    pvpn_ha_log "$partner: initiated $started child(ren) that were not installed"
+    for pid in "${!pids[@]}"; do
+        wait "${pids[$pid]}" || { failed=$((failed + 1)); pvpn_ha_log "$partner: child ${names[$pid]} not established yet (charon keeps trying)"; }
+    done
+    pvpn_ha_log "$partner: initiated $started child(ren) that were not installed, $((started - failed)) established"
 }
 
 pvpn_ha_master() {
@@ -110,8 +115,9 @@ pvpn_ha_master() {
     # are stale: the active member's INITIAL_CONTACT made the partner drop them, so children
     # "installed" in them carry nothing and a new child inside would wait for retransmissions
     # (measured in the lab: 13 s). Start clean; a repeated `master` keeps what it set up.
+    # --force without --timeout: do not wait for the partner's answer to the delete (it dropped them).
     if [ "$previous" != MASTER ] && swanctl --list-sas --ike "pvpn-$partner" 2>/dev/null | grep -q "^pvpn-$partner:"; then
-        swanctl --terminate --ike "pvpn-$partner" --force --timeout 5 >/dev/null 2>&1 || true
+        swanctl --terminate --ike "pvpn-$partner" --force >/dev/null 2>&1 || true
         pvpn_ha_log "$partner: dropped SAs set up while not active"
     fi
     settings=$(pvpn_ha_settings "$partner")
@@ -131,7 +137,7 @@ pvpn_ha_standby() {
     local partner=$1 state=$2
     pvpn_ha_state "$partner" "$state"
     if swanctl --list-sas --ike "pvpn-$partner" 2>/dev/null | grep -q "^pvpn-$partner:"; then
-        swanctl --terminate --ike "pvpn-$partner" --force --timeout 5 >/dev/null 2>&1 || true
+        swanctl --terminate --ike "pvpn-$partner" --force >/dev/null 2>&1 || true
     fi
     pvpn_ha_log "$partner: $state: our SAs are terminated; the trap policies hold traffic"
 }

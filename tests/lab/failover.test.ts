@@ -161,7 +161,7 @@ describe("lab: an active/standby pair on booted Debian 13 images", function () {
         const records = await stream.stop();
         const journal = await runInNode(l.members[standby], ["journalctl", "--no-pager", "-o", "short-precise", "-b", "-n", "60", "SYSLOG_IDENTIFIER=Keepalived_vrrp", "+", "SYSLOG_IDENTIFIER=partner-vpn-failover", "+", "SYSLOG_IDENTIFIER=Keepalived"]);
         report.push(`member ${"ab"[standby]} journal (keepalived, failover):\n        ${journal.stdout.trim().split("\n").join("\n        ")}`);
-        const sas = await runInNode(l.members[standby], ["swanctl", "--list-sas"]);
+        const sas = await runInNode(l.members[standby], ["sh", "-c", "swanctl --list-sas 2>&1; journalctl --no-pager -b -u strongswan -n 25 2>&1"]);
         const pgwSas = await swanctl(l.pgw, ["--list-sas"]);
         const nat = await runInNode(l.igw, ["iptables", "-w", "5", "-t", "nat", "-S"]);
         const routes = await runInNode(l.inst, ["ip", "route"]);
