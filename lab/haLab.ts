@@ -194,18 +194,24 @@ export function startFollower(lab: HaLab, root: string, world: PairWorld, region
             return;
         }
         if (s.error !== undefined || s.routes === undefined) return;
-        ipt(["-t", "nat", "-F", "PVL-EIP-PRE"]);
-        ipt(["-t", "nat", "-F", "PVL-EIP-POST"]);
+        // One atomic replacement of both chains (iptables-restore): no packet sees them half-written
+        // and gets a conntrack entry without NAT.
         const holder = s.eip ? ipOf(s.eip) : undefined;
+        const rules = ["*nat", ":PVL-EIP-PRE - [0:0]", ":PVL-EIP-POST - [0:0]", "-F PVL-EIP-PRE", "-F PVL-EIP-POST"];
         if (holder) {
-            ipt(["-t", "nat", "-A", "PVL-EIP-PRE", "-i", "inet0", "-d", `${HA_LAB.tunnelIp}/32`, "-j", "DNAT", "--to-destination", holder]);
-            ipt(["-t", "nat", "-A", "PVL-EIP-POST", "-o", "inet0", "-s", `${holder}/32`, "-j", "SNAT", "--to-source", HA_LAB.tunnelIp]);
+            rules.push(`-A PVL-EIP-PRE -i inet0 -d ${HA_LAB.tunnelIp}/32 -j DNAT --to-destination ${holder}`);
+            rules.push(`-A PVL-EIP-POST -o inet0 -s ${holder}/32 -j SNAT --to-source ${HA_LAB.tunnelIp}`);
         }
         HA_LAB.members.forEach((ip, i) => {
-            if (ip !== holder) ipt(["-t", "nat", "-A", "PVL-EIP-POST", "-o", "inet0", "-s", `${ip}/32`, "-j", "SNAT", "--to-source", HA_LAB.ownPublic[i]]);
+            if (ip !== holder) rules.push(`-A PVL-EIP-POST -o inet0 -s ${ip}/32 -j SNAT --to-source ${HA_LAB.ownPublic[i]}`);
         });
-        // Packets of the old association would keep its NAT mapping: forget them, as AWS's does.
-        runSync(inNetns(lab.igw.ns, ["sh", "-c", `for a in ${HA_LAB.tunnelIp} ${HA_LAB.ownPublic.join(" ")}; do conntrack -D -d $a >/dev/null 2>&1; conntrack -D -q $a >/dev/null 2>&1; done; true`]));
+        rules.push("COMMIT", "");
+        runSync(inNode(lab.igw, ["iptables-restore", "-w", "5", "--noflush"]), { input: rules.join("\n") });
+        // AWS's 1:1 NAT keeps no per-flow state: a moved association applies to every packet at
+        // once. Forget every flow of the EIP, the members' own public addresses and the members.
+        const addresses = [HA_LAB.tunnelIp, ...HA_LAB.ownPublic].map((a) => `conntrack -D -d ${a}; conntrack -D -q ${a};`).join(" ");
+        const members = HA_LAB.members.map((m) => `conntrack -D -s ${m}; conntrack -D -r ${m};`).join(" ");
+        runSync(inNetns(lab.igw.ns, ["sh", "-c", `{ ${addresses} ${members} } >/dev/null 2>&1; true`]));
         for (const [cidr, eni] of s.routes) {
             const via = ipOf(eni);
             if (via) ipIn(lab.inst.ns, ["route", "replace", cidr, "via", via, "dev", "eth0", "onlink"]);
