@@ -12,7 +12,10 @@ import { renderKeepalivedConf } from "../../core/render";
 import { endpointScriptsDir } from "../../core/render/scripts";
 import { validateStackConfig } from "../../core/validate";
 import { devConfig } from "../fixtures/configs";
-import { requireRoot, requireTool, scratchDir, removeScratch, TestNetns } from "./tools";
+import { runSyncResult } from "../../lab/exec";
+import { inNetns } from "../../lab/netns";
+import { destroyNode, type LabNode } from "../../lab/node";
+import { createTestNetns, requireRoot, requireTool, scratchDir, removeScratch } from "./tools";
 
 function pairPartner() {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -26,7 +29,7 @@ function pairPartner() {
 describe("tools: keepalived accepts the rendered pair config (the apply's check)", function () {
     this.timeout(60_000);
     let dir = "";
-    const namespaces: TestNetns[] = [];
+    const nodes: LabNode[] = [];
 
     before(function () {
         requireRoot(this);
@@ -34,18 +37,22 @@ describe("tools: keepalived accepts the rendered pair config (the apply's check)
         dir = scratchDir("keepalived");
     });
     after(() => {
-        for (const ns of namespaces) ns.destroy();
+        for (const n of nodes) destroyNode(n);
         if (dir) removeScratch(dir);
     });
 
     /** The apply's check on `conf`, in a namespace where `address` (if any) is on interface ha0. */
     function check(conf: string, address: string | undefined) {
-        const ns = new TestNetns("ka");
-        namespaces.push(ns);
-        ns.runOk(["ip", "link", "add", "ha0", "type", "veth", "peer", "name", "ha1"]);
-        ns.runOk(["ip", "link", "set", "ha0", "up"]);
-        if (address) ns.runOk(["ip", "addr", "add", `${address}/24`, "dev", "ha0"]);
-        const file = path.join(dir, `keepalived-${namespaces.length}.conf`);
+        const node = createTestNetns("ka");
+        nodes.push(node);
+        const ip = (args: string[]) => {
+            const r = runSyncResult(["ip", "-n", node.ns, ...args]);
+            if (r.code !== 0) throw new Error(`ip ${args.join(" ")}: ${r.stderr}`);
+        };
+        ip(["link", "add", "ha0", "type", "veth", "peer", "name", "ha1"]);
+        ip(["link", "set", "ha0", "up"]);
+        if (address) ip(["addr", "add", `${address}/24`, "dev", "ha0"]);
+        const file = path.join(dir, `keepalived-${nodes.length}.conf`);
         fs.writeFileSync(file, conf);
         const scripts = endpointScriptsDir();
         const script = [
@@ -57,7 +64,7 @@ describe("tools: keepalived accepts the rendered pair config (the apply's check)
             "echo CHECK-PASSED",
             "cat /etc/keepalived/partner-vpn-interface.conf",
         ].join("\n");
-        return ns.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", script]);
+        return runSyncResult(inNetns(node.ns, ["unshare", "--mount", "--propagation", "private", "bash", "-c", script]));
     }
 
     for (const member of ["primary", "standby"] as const) {
