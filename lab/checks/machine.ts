@@ -30,14 +30,16 @@ const METRICS_UNIT = "partner-vpn-metrics.service";
 /** A package the bootstrap does not name and the image does not have: apt must not find it. */
 const NOT_NAMED = "libstrongswan-extra-plugins";
 
-/** The packages bootstrap.sh names for an endpoint of this mode and IPsec daemon (its own lists:
- *  the first `packages=(...)` for strongSwan, the one naming libreswan for Libreswan). */
-export function promisedPackages(mode: string, daemon: IpsecDaemon = "strongswan", script = fs.readFileSync(BOOTSTRAP, "utf8")): string[] {
+/** The packages bootstrap.sh names for an endpoint of this mode, IPsec daemon and pairing (its own
+ *  lists: the first `packages=(...)` for strongSwan, the one naming libreswan for Libreswan, then
+ *  each `packages+=(...)` whose `if` applies: classic-proxy's `"$mode" = classic-proxy`, a pair's `-n "$ha"`). */
+export function promisedPackages(mode: string, daemon: IpsecDaemon = "strongswan", script = fs.readFileSync(BOOTSTRAP, "utf8"), pair = false): string[] {
     const words = (text: string) => text.split(/\s+/).filter(Boolean);
     const lists = [...script.matchAll(/\bpackages=\(([^)]*)\)/g)].map((m) => words(m[1]));
     const base = daemon === "libreswan" ? lists.find((l) => l.includes("libreswan")) : lists[0];
     if (!base) throw new Error(`bootstrap.sh has no packages=(...) list${daemon === "libreswan" ? " naming libreswan" : ""}`);
-    const extra = mode === "classic-proxy" ? [...script.matchAll(/\bpackages\+=\(([^)]*)\)/g)].flatMap((m) => words(m[1])) : [];
+    const applies = (condition: string) => (condition.includes('"$mode" = classic-proxy') && mode === "classic-proxy") || (condition.includes('-n "$ha"') && pair);
+    const extra = [...script.matchAll(/\bif \[ ([^\]]*) \]; then\n(?:\s*#[^\n]*\n)*\s*packages\+=\(([^)]*)\)/g)].filter((m) => applies(m[1])).flatMap((m) => words(m[2]));
     return [...base, ...extra];
 }
 
@@ -63,7 +65,7 @@ async function recordBootstrap(s: StackSession, p: PartnerRun, rec: Recorder): P
     const sources = await out(p, ["sh", "-c", "cat /etc/apt/sources.list; ls /etc/apt/sources.list.d"]);
     rec.equal(`${name}: apt's only source (the lab's local repository)`, sources, "deb [trusted=yes] file:/srv/pvl-mirror ./");
     const daemon = p.model.ipsecDaemon;
-    const promised = promisedPackages(s.model.mode, daemon);
+    const promised = promisedPackages(s.model.mode, daemon, undefined, p.model.ha !== undefined);
     const status = await out(p, ["dpkg-query", "-W", "-f", "${Package} ${db:Status-Status}\\n", ...promised]);
     const installed = promised.filter((pkg) => new RegExp(`^${pkg.replace(/[.+]/g, "\\$&")} installed$`, "m").test(status));
     rec.equal(`${name}: packages the bootstrap names, installed`, installed.join(" "), promised.join(" "));

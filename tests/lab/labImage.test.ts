@@ -12,13 +12,17 @@ const SCRIPT = `packages=(charon-systemd strongswan-swanctl iptables)
 if [ "$daemon" = libreswan ]; then
     packages=(libreswan iptables)
 fi
+if [ -n "$ha" ]; then
+    # VRRP between the pair's members.
+    packages+=(keepalived)
+fi
 if [ "$mode" = classic-proxy ]; then
     packages+=(nginx libnginx-mod-stream)
 fi`;
 
 describe("lab image", () => {
     it("mirrors every package bootstrap.sh names, Libreswan in a second pass (it conflicts with strongSwan)", () => {
-        expect(bootstrapPackages(SCRIPT)).to.deep.equal(["charon-systemd", "iptables", "libnginx-mod-stream", "nginx", "strongswan-swanctl"]);
+        expect(bootstrapPackages(SCRIPT)).to.deep.equal(["charon-systemd", "iptables", "keepalived", "libnginx-mod-stream", "nginx", "strongswan-swanctl"]);
         expect(apartPackages(SCRIPT)).to.deep.equal(["libreswan"]);
         const real = bootstrapPackages();
         for (const pkg of ["charon-systemd", "strongswan-swanctl", "libstrongswan-standard-plugins", "iptables", "conntrack", "nginx", "libnginx-mod-stream"]) expect(real).to.include(pkg);
@@ -27,7 +31,10 @@ describe("lab image", () => {
         expect(() => bootstrapPackages("apt-get install foo")).to.throw(/no packages=\(\.\.\.\) list/);
     });
 
-    it("promises the strongSwan (or Libreswan) packages in vpc-routing, plus nginx and its stream module in classic-proxy", () => {
+    it("promises the strongSwan (or Libreswan) packages in vpc-routing, plus nginx and its stream module in classic-proxy, plus keepalived for a pair", () => {
+        expect(promisedPackages("vpc-routing", "strongswan", SCRIPT, true)).to.deep.equal(["charon-systemd", "strongswan-swanctl", "iptables", "keepalived"]);
+        expect(promisedPackages("vpc-routing", "strongswan", undefined, true)).to.include("keepalived");
+        expect(promisedPackages("classic-proxy", "strongswan")).to.include("nginx").and.not.include("keepalived");
         expect(promisedPackages("vpc-routing", "strongswan", SCRIPT)).to.deep.equal(["charon-systemd", "strongswan-swanctl", "iptables"]);
         expect(promisedPackages("classic-proxy", "strongswan", SCRIPT)).to.deep.equal(["charon-systemd", "strongswan-swanctl", "iptables", "nginx", "libnginx-mod-stream"]);
         expect(promisedPackages("vpc-routing", "libreswan", SCRIPT)).to.deep.equal(["libreswan", "iptables"]);
