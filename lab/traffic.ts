@@ -224,21 +224,24 @@ export function failuresBetween(records: readonly RequestRecord[], fromMs: numbe
     return records.filter((r) => !r.ok && r.start >= fromMs && r.start <= toMs).length;
 }
 
+/** When the target first answered: the earliest end of a successful request started at or after `sinceMs`. */
+function firstAnswerAt(records: readonly RequestRecord[], sinceMs: number): number | undefined {
+    const ends = records.filter((r) => r.ok && r.start >= sinceMs).map((r) => r.end);
+    return ends.length ? Math.min(...ends) : undefined;
+}
+
 /** Seconds from `sinceMs` until the first request started at or after it succeeded; undefined if none did. */
 export function secondsUntilFirstSuccess(records: readonly RequestRecord[], sinceMs: number): number | undefined {
-    const first = records.filter((r) => r.ok && r.start >= sinceMs).sort((a, b) => a.end - b.end)[0];
-    return first ? (first.end - sinceMs) / 1000 : undefined;
+    const first = firstAnswerAt(records, sinceMs);
+    return first === undefined ? undefined : (first - sinceMs) / 1000;
 }
 
 /**
- * Requests started once the target had first answered (the earliest end of a successful request
- * started at or after `sinceMs`); empty if it never answered. A request started earlier was in
- * flight while the target was still unreachable (its SYN lost, retried after TCP's 1 s), so it
- * may fail without the target having failed after answering.
+ * Requests started once the target had first answered (see firstAnswerAt); empty if it never
+ * answered. A request started earlier was in flight while the target was still unreachable (its
+ * SYN lost, retried after TCP's 1 s), so it may fail without the target having failed after answering.
  */
 export function requestsAfterFirstAnswer(records: readonly RequestRecord[], sinceMs: number): RequestRecord[] {
-    const answered = records.filter((r) => r.ok && r.start >= sinceMs).map((r) => r.end);
-    if (answered.length === 0) return [];
-    const first = Math.min(...answered);
-    return records.filter((r) => r.start >= first);
+    const first = firstAnswerAt(records, sinceMs);
+    return first === undefined ? [] : records.filter((r) => r.start >= first);
 }

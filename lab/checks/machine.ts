@@ -108,10 +108,13 @@ async function recordPluto(p: PartnerRun, rec: Recorder): Promise<void> {
     rec.info(`${name}: the IPsec SA on this kernel (no ESP; Libreswan has no userspace ESP)`, refused ? `not installable: ${refused}` : "no kernel refusal logged yet");
 }
 
+/** The machine checks need booted images (the bootstrap and a real reboot have nothing to act on otherwise). */
+const unlessBooted = (s: StackSession): string | undefined => (s.partners.every((p) => p.lab.booted) ? undefined : "the endpoints are not booted images");
+
 export const bootstrapCheck: CheckDefinition<StackSession> = {
     id: "bootstrap",
     title: "Bootstrap over SSH+sudo against the local apt repository: packages, units and sysctls it promises",
-    skip: (s) => (s.partners.every((p) => p.lab.booted) ? undefined : "the endpoints are not booted images"),
+    skip: unlessBooted,
     run: async (s, rec) => {
         for (const p of s.partners) await recordBootstrap(s, p, rec);
     },
@@ -192,7 +195,7 @@ async function recordReboot(s: StackSession, p: PartnerRun, rec: Recorder): Prom
 export const rebootCheck: CheckDefinition<StackSession> = {
     id: "reboot",
     title: "Reboot (real): systemd stops and starts every unit, the boot unit restores NAT, tunnels and traffic come back",
-    skip: (s) => (s.partners.every((p) => p.lab.booted) ? undefined : "the endpoints are not booted images"),
+    skip: unlessBooted,
     run: async (s, rec) => {
         for (const p of s.partners) await recordReboot(s, p, rec);
     },

@@ -1,6 +1,6 @@
 /** How the lab judges a stream around a change: which requests count as "after the first answer". */
 import { expect } from "chai";
-import { requestsAfterFirstAnswer, type RequestRecord } from "../../lab/traffic";
+import { requestsAfterFirstAnswer, secondsUntilFirstSuccess, type RequestRecord } from "../../lab/traffic";
 
 /** [start, end, ok] in ms after the change (t0 = 0). */
 const stream = (rows: ReadonlyArray<readonly [number, number, boolean]>): RequestRecord[] => rows.map(([start, end, ok], seq) => ({ seq, start, end, ok }));
@@ -42,4 +42,10 @@ describe("lab traffic: requests after the new host first answered", () => {
             expect(after.filter((r) => !r.ok)).to.have.length(c.failedAfter);
         });
     }
+
+    it("measures the seconds until the new host answered from the same first answer", () => {
+        expect(secondsUntilFirstSuccess(stream([[0, 1060, true], [50, 1050, false], [1070, 1090, true]]), 0)).to.equal(1.06);
+        expect(secondsUntilFirstSuccess(stream([[-100, -80, true], [0, 1000, false], [1000, 1020, true]]), 0)).to.equal(1.02);
+        expect(secondsUntilFirstSuccess(stream([[0, 1000, false]]), 0)).to.equal(undefined);
+    });
 });
