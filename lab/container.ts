@@ -212,6 +212,34 @@ export function powerCycleNetwork(node: LabNode): { wiped: string; resetSysctls:
     return { wiped: `${rules} iptables rules, the conntrack table, routing table 220 and the net.* sysctls`, resetSysctls };
 }
 
+/**
+ * Powers a crashed endpoint on again from the same root: EC2's recovery (the status-check alarm's
+ * `recover` action) boots the instance on other hardware from the same EBS volume, with a fresh
+ * kernel (powerCycleNetwork). Returns the seconds until sshd listened.
+ */
+export async function powerOnAgain(ep: BootedEndpoint, timeoutMs = 120_000): Promise<number> {
+    const stopped = await Promise.race([ep.nspawn.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 10_000))]);
+    if (!stopped) throw new Error(`${ep.node.name} is still running: power it off (or crash it) first`);
+    powerCycleNetwork(ep.node);
+    const start = Date.now();
+    await boot(ep, timeoutMs);
+    return (Date.now() - start) / 1000;
+}
+
+/**
+ * A new machine in the old one's place, as `pulumi up` replaces an instance (a new AMI): the old
+ * one is shut down and its disk discarded; the new one boots `image` with a fresh root at the same
+ * address (the node's namespace), the login user and key as cloud-init would set them.
+ */
+export async function replaceEndpoint(ep: BootedEndpoint, image: LabImage, user: string, publicKey: string, timeoutMs = 120_000): Promise<BootedEndpoint> {
+    if (ep.nspawn.child.exitCode === null && ep.nspawn.child.signalCode === null) await ep.nspawn.stop(30_000);
+    runSync(["umount", "-l", ep.root]);
+    unregisterMount(ep.root);
+    for (const d of ["root-upper", "root-work"]) fs.rmSync(path.join(ep.node.dir, d), { recursive: true, force: true });
+    powerCycleNetwork(ep.node);
+    return bootEndpoint(ep.node, image, user, publicKey, timeoutMs);
+}
+
 /** Powers the container off and unmounts its root. */
 export async function stopEndpoint(ep: BootedEndpoint): Promise<void> {
     await ep.nspawn.stop(15_000);

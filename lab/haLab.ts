@@ -51,6 +51,8 @@ export interface HaLab {
     readonly id: string;
     readonly dir: string;
     readonly igw: LabNode;
+    /** The VPC's switch (a bridge): where the checks cut VRRP between the members. */
+    readonly swVpc: LabNode;
     readonly admin: LabNode;
     readonly inst: LabNode;
     readonly pgw: LabNode;
@@ -116,7 +118,7 @@ export async function buildHaLab(): Promise<HaLab> {
         await startPrivateMounts(pgw);
 
         const keys = generateSshKeys(path.join(dir, "ssh"));
-        return { id, dir, igw, admin, inst, pgw, members, booted: [], keys, namespaces };
+        return { id, dir, igw, swVpc, admin, inst, pgw, members, booted: [], keys, namespaces };
     } catch (err) {
         teardownNamespaces(namespaces);
         unmountRegistered(dir);
@@ -125,15 +127,21 @@ export async function buildHaLab(): Promise<HaLab> {
     }
 }
 
-/** Boots both members from `image`, with the keepalived drop-in that carries the lab's EC2 URL. */
-export async function bootMembers(lab: HaLab, image: LabImage, user: string): Promise<void> {
-    lab.booted = await Promise.all(lab.members.map(async (ep) => {
-        const booted = await bootEndpoint(ep, image, user, lab.keys.clientPublicKey);
-        const dropIn = path.join(booted.root, "etc/systemd/system/keepalived.service.d");
-        fs.mkdirSync(dropIn, { recursive: true });
-        fs.writeFileSync(path.join(dropIn, "partner-vpn-lab.conf"), `# lab only: the EC2 API is moto_server\n[Service]\nEnvironment=PVPN_EC2_URL=${HA_LAB.motoUrl}\n`);
-        return booted;
-    }));
+/** Boots member `i` from `image`, with the keepalived drop-in that carries the lab's EC2 URL. */
+export async function bootMember(lab: HaLab, i: number, image: LabImage, user: string): Promise<BootedEndpoint> {
+    const booted = await bootEndpoint(lab.members[i], image, user, lab.keys.clientPublicKey);
+    writeKeepalivedDropIn(booted);
+    return booted;
+}
+
+/**
+ * The lab's one override of the failover script, PVPN_EC2_URL (moto_server), for keepalived's
+ * scripts. Written before the bootstrap installs keepalived, whose package reloads systemd.
+ */
+export function writeKeepalivedDropIn(booted: BootedEndpoint): void {
+    const dropIn = path.join(booted.root, "etc/systemd/system/keepalived.service.d");
+    fs.mkdirSync(dropIn, { recursive: true });
+    fs.writeFileSync(path.join(dropIn, "partner-vpn-lab.conf"), `# lab only: the EC2 API is moto_server\n[Service]\nEnvironment=PVPN_EC2_URL=${HA_LAB.motoUrl}\n`);
 }
 
 /** Kills a member's machine at once (every process of its container, no shutdown): a crash. */

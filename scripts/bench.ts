@@ -8,6 +8,8 @@
  * project's way vs the naive way; (3) apply push times over SSH. Prints one table and writes it,
  * with the raw numbers, to bench-out/bench.json. Exit 0 when every part ran (goals met or not),
  * 1 when a part failed, 2 on bad arguments or when LAB_REQUIRED=1 and the lab cannot run.
+ * (4) the failover of an active/standby pair (moto_server holds the EC2 side): the active member's
+ * machine killed under 20 req/s streams, then powered on again, `--failover-runs` times.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -16,6 +18,7 @@ import * as util from "util";
 import { labUnavailableReason } from "../lab/preflight";
 import { benchEvaluationModes, ensureBuilt, EVAL_MODES, ModeResult, ROOT } from "../bench/programModes";
 import { evaluationRows, labRows, machineInfo, machineLine, modeRatio, renderTable, type TableRow } from "../bench/report";
+import { benchFailover, failoverRows, type FailoverBenchResult } from "../bench/failover";
 import { benchLab, type LabBenchResult } from "../bench/rollout";
 
 const USAGE = `usage: npm run bench -- [options]
@@ -25,10 +28,11 @@ const USAGE = `usage: npm run bench -- [options]
   --lab-repeats N       rollout runs of each way, (a) and (b) alternating (default 3)
   --push-runs N         timed pushes per case (default 5)
   --stream-seconds N    how long each client stream keeps running after the change in the rollout runs (default 10)
-  --quick               --partners 1 --runs 1 --lab-repeats 1 --push-runs 1 --stream-seconds 6
-  --no-eval, --no-lab   skip a part
+  --failover-runs N     failovers of an active/standby pair, each followed by the killed member's return (default 3)
+  --quick               --partners 1 --runs 1 --lab-repeats 1 --push-runs 1 --stream-seconds 4 --failover-runs 1
+  --no-eval, --no-lab, --no-failover   skip a part
   --out FILE            default bench-out/bench.json
-The lab part needs root on Linux (see npm run lab); without it, it is skipped (LAB_REQUIRED=1: fails).`;
+The lab and failover parts need root on Linux (see npm run lab); without it, they are skipped (LAB_REQUIRED=1: fails).`;
 
 interface Options {
     partners: number[];
@@ -37,8 +41,10 @@ interface Options {
     labRepeats: number;
     pushRuns: number;
     streamSeconds: number;
+    failoverRuns: number;
     eval: boolean;
     lab: boolean;
+    failover: boolean;
     out: string;
 }
 
@@ -62,8 +68,10 @@ export function parseArgs(argv: readonly string[]): Options | "help" {
             "lab-repeats": { type: "string" },
             "push-runs": { type: "string" },
             "stream-seconds": { type: "string" },
+            "failover-runs": { type: "string" },
             "no-eval": { type: "boolean", default: false },
             "no-lab": { type: "boolean", default: false },
+            "no-failover": { type: "boolean", default: false },
             out: { type: "string" },
             help: { type: "boolean", short: "h", default: false },
         },
@@ -80,8 +88,10 @@ export function parseArgs(argv: readonly string[]): Options | "help" {
         labRepeats: v["lab-repeats"] === undefined ? (quick ? 1 : 3) : positive("--lab-repeats", v["lab-repeats"], 20),
         pushRuns: v["push-runs"] === undefined ? (quick ? 1 : 5) : positive("--push-runs", v["push-runs"], 50),
         streamSeconds: v["stream-seconds"] === undefined ? (quick ? 4 : 10) : positive("--stream-seconds", v["stream-seconds"], 60),
+        failoverRuns: v["failover-runs"] === undefined ? (quick ? 1 : 3) : positive("--failover-runs", v["failover-runs"], 20),
         eval: v["no-eval"] !== true,
         lab: v["no-lab"] !== true,
+        failover: v["no-failover"] !== true,
         out: path.resolve(v.out ?? path.join(ROOT, "bench-out", "bench.json")),
     };
 }
@@ -101,9 +111,11 @@ async function main(): Promise<number> {
         return 0;
     }
     const o = parsed;
-    const labReason = o.lab ? labUnavailableReason() : "--no-lab";
-    if (o.lab && labReason && process.env.LAB_REQUIRED === "1") {
-        console.error(`npm run bench: LAB_REQUIRED=1 but the lab cannot run here: ${labReason}`);
+    const rootReason = o.lab || o.failover ? labUnavailableReason() : undefined;
+    const labReason = o.lab ? rootReason : "--no-lab";
+    const failoverReason = o.failover ? rootReason : "--no-failover";
+    if ((o.lab || o.failover) && rootReason && process.env.LAB_REQUIRED === "1") {
+        console.error(`npm run bench: LAB_REQUIRED=1 but the lab cannot run here: ${rootReason}`);
         return 2;
     }
     const startedAt = new Date();
@@ -131,6 +143,13 @@ async function main(): Promise<number> {
         if (lab.error) failed = true;
     }
     rows.push(...labRows(lab));
+    let failover: FailoverBenchResult | { skipped: string } = { skipped: failoverReason ?? "" };
+    if (!failoverReason) {
+        failover = await benchFailover(o.failoverRuns, log);
+        if ("error" in failover && failover.error) failed = true;
+        if ("skipped" in failover && process.env.LAB_REQUIRED === "1") failed = true;
+    }
+    rows.push(...failoverRows(failover));
     machine.load.end = os.loadavg();
 
     const table = renderTable(rows);
@@ -138,7 +157,7 @@ async function main(): Promise<number> {
     console.log(machineLine(machine));
     console.log(table);
     const ratios = "modes" in evaluation ? evaluation.modes.map(modeRatio).filter((r) => r !== undefined) : [];
-    const json = { generatedAt: startedAt.toISOString(), options: o, machine, evaluation: { ...evaluation, ratios }, lab, table: rows };
+    const json = { generatedAt: startedAt.toISOString(), options: o, machine, evaluation: { ...evaluation, ratios }, lab, failover, table: rows };
     fs.mkdirSync(path.dirname(o.out), { recursive: true });
     fs.writeFileSync(o.out, `${JSON.stringify(json, null, 2)}\n`);
     console.log(`written to ${path.relative(process.cwd(), o.out)}`);

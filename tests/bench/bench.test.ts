@@ -14,9 +14,9 @@ import { parseArgs } from "../../scripts/bench";
 
 const ROOT = path.join(__dirname, "..", "..");
 
-function runBench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function runBench(args: string[], timeoutMs = 110_000): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-        execFile("npm", ["run", "-s", "bench", "--", ...args], { cwd: ROOT, timeout: 110_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+        execFile("npm", ["run", "-s", "bench", "--", ...args], { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
             const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
             resolve({ code, stdout, stderr });
         });
@@ -42,7 +42,10 @@ describe("npm run bench (smoke)", function () {
             return o;
         };
         const quick = options(["--quick"]);
-        expect([quick.partners, quick.runs, quick.labRepeats, quick.pushRuns]).to.deep.equal([[1], 1, 1, 1]);
+        expect([quick.partners, quick.runs, quick.labRepeats, quick.pushRuns, quick.failoverRuns]).to.deep.equal([[1], 1, 1, 1, 1]);
+        expect(options([]).failoverRuns).to.equal(3);
+        expect(options(["--no-failover"])).to.include({ failover: false, lab: true });
+        expect(() => parseArgs(["--failover-runs", "21"])).to.throw(/--failover-runs/);
         expect(options(["--quick", "--partners", "1,10", "--runs=2"]).partners).to.deep.equal([1, 10]);
         expect(options(["--quick", "--partners", "1,10", "--runs=2"]).runs).to.equal(2);
         expect(options([]).partners).to.deep.equal([1, 10, 50, 100]);
@@ -55,7 +58,7 @@ describe("npm run bench (smoke)", function () {
 
     it("evaluation part: --quick --no-lab evaluates 1 partner every way, prints the table and writes JSON", async () => {
         const out = path.join(dir, "eval.json");
-        const r = await runBench(["--quick", "--no-lab", "--out", out]);
+        const r = await runBench(["--quick", "--no-lab", "--no-failover", "--out", out]);
         expect(r.code, `${r.stdout}\n${r.stderr}`).to.equal(0);
         expect(r.stdout).to.match(/^machine: \d+ cores, .+, load average .+, kernel .+, node v\d+/m);
         expect(r.stdout).to.match(/^\| part +\| measure +\| value +\| goal +\| met +\|$/m);
@@ -63,6 +66,7 @@ describe("npm run bench (smoke)", function () {
         expect(json).to.include.keys("generatedAt", "options", "machine", "evaluation", "lab", "table");
         expect(json.machine).to.include.keys("cores", "cpuModel", "kernel", "node", "load");
         expect(json.lab).to.deep.equal({ skipped: "--no-lab" });
+        expect(json.failover).to.deep.equal({ skipped: "--no-failover" });
         expect(json.evaluation.modes.map((m: { mode: string }) => m.mode)).to.deep.equal(["ts-node", "compiled-runner-sourcemaps", "compiled"]);
         for (const m of json.evaluation.modes) {
             expect(m.rows).to.have.length(1);
@@ -77,7 +81,7 @@ describe("npm run bench (smoke)", function () {
     it("lab part: --quick --no-eval measures one rollout each way and the push times", async function () {
         requireLab(this);
         const out = path.join(dir, "lab.json");
-        const r = await runBench(["--quick", "--no-eval", "--out", out]);
+        const r = await runBench(["--quick", "--no-eval", "--no-failover", "--out", out]);
         expect(r.code, `${r.stdout}\n${r.stderr}`).to.equal(0);
         const json = JSON.parse(fs.readFileSync(out, "utf8"));
         expect(json.evaluation).to.include({ skipped: "--no-eval" });
@@ -87,5 +91,23 @@ describe("npm run bench (smoke)", function () {
         expect(json.lab.runs.map((x: { way: string }) => x.way)).to.deep.equal(["ours", "naive"]);
         for (const run of json.lab.runs) expect(run.requests).to.be.greaterThan(0);
         for (const key of ["unchanged", "addHost", "removeHost", "sshOnly"]) expect(json.lab.pushes[key].samples, key).to.have.length(1);
+    });
+
+    it("failover part: --quick --no-eval --no-lab fails over an active/standby pair once and brings the member back", async function () {
+        requireLab(this);
+        this.timeout(1_200_000);
+        const out = path.join(dir, "failover.json");
+        const r = await runBench(["--quick", "--no-eval", "--no-lab", "--out", out], 1_150_000);
+        expect(r.code, `${r.stdout}\n${r.stderr}`).to.equal(0);
+        const json = JSON.parse(fs.readFileSync(out, "utf8"));
+        expect(json.failover.error, json.failover.error).to.equal(undefined);
+        expect(json.failover.runs).to.have.length(1);
+        const [run] = json.failover.runs;
+        expect(run.failover.recoveredSeconds).to.have.length(2);
+        for (const x of run.failover.recoveredSeconds) expect(x, "each partner host answered again").to.be.a("number");
+        expect(run.failover.total).to.be.greaterThan(0);
+        expect(run.back.total).to.be.greaterThan(0);
+        expect(json.table.filter((row: { part: string }) => row.part === "4 failover")).to.have.length(4);
+        expect(r.stdout).to.include("kill the active member's machine");
     });
 });
