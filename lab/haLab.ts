@@ -17,18 +17,16 @@
  * failover script's one lab override, PVPN_EC2_URL, reaches keepalived's scripts through a
  * keepalived.service drop-in written into the image.
  */
-import * as crypto from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { installCleanupHandlers, registerScratchDir, teardownNamespaces, unmountRegistered } from "./cleanup";
 import { bootEndpoint, type BootedEndpoint } from "./container";
 import { runSync, spawnLongRunning, type LongRunning } from "./exec";
 import type { PairWorld } from "./failoverAws";
 import type { LabImage } from "./image";
 import { MOTO_PORT } from "./moto";
-import { addAddress, addRoute, connectToBridge, createBridge, inNetns, ipIn } from "./netns";
-import { createNode, inNode, startPrivateMounts, type LabNode } from "./node";
+import { addAddress, addRoute, connectToBridge, inNetns, ipIn } from "./netns";
+import { inNode, startPrivateMounts, type LabNode } from "./node";
+import { discardLab, withLabSkeleton } from "./skeleton";
 import { generateSshKeys, type LabSshKeys } from "./sshd";
 
 export const HA_LAB = {
@@ -64,25 +62,7 @@ export interface HaLab {
 }
 
 export async function buildHaLab(): Promise<HaLab> {
-    installCleanupHandlers();
-    const id = crypto.randomBytes(2).toString("hex");
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pvl-${id}-`));
-    registerScratchDir(dir);
-    const namespaces: string[] = [];
-    const node = (name: string, forwarding = false) => {
-        const n = createNode(id, name, dir, { forwarding });
-        namespaces.push(n.ns);
-        return n;
-    };
-    try {
-        const swVpc = node("sw-vpc");
-        const swNet = node("sw-net");
-        createBridge(swVpc.ns, "br0");
-        createBridge(swNet.ns, "br0");
-        const igw = node("igw", true);
-        connectToBridge(swVpc.ns, "br0", "igw", igw.ns, "vpc0");
-        connectToBridge(swNet.ns, "br0", "igw", igw.ns, "inet0");
-        await startPrivateMounts(igw);
+    return withLabSkeleton(async ({ id, dir, namespaces, swVpc, swNet, igw, node }) => {
         HA_LAB.routers.forEach((r) => addAddress(igw.ns, "vpc0", `${r}/24`));
         addAddress(igw.ns, "inet0", `${HA_LAB.igwInternet}/24`);
 
@@ -119,12 +99,7 @@ export async function buildHaLab(): Promise<HaLab> {
 
         const keys = generateSshKeys(path.join(dir, "ssh"));
         return { id, dir, igw, swVpc, admin, inst, pgw, members, booted: [], keys, namespaces };
-    } catch (err) {
-        teardownNamespaces(namespaces);
-        unmountRegistered(dir);
-        fs.rmSync(dir, { recursive: true, force: true });
-        throw err;
-    }
+    });
 }
 
 /** Boots member `i` from `image`, with the keepalived drop-in that carries the lab's EC2 URL. */
@@ -234,8 +209,6 @@ export function startFollower(lab: HaLab, root: string, world: PairWorld, region
 }
 
 export function teardownHaLab(lab: HaLab): void {
-    teardownNamespaces(lab.namespaces);
+    discardLab(lab.namespaces, lab.dir);
     for (const b of lab.booted) b?.nspawn.stop(1000).catch(() => undefined);
-    unmountRegistered(lab.dir);
-    fs.rmSync(lab.dir, { recursive: true, force: true });
 }

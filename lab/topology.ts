@@ -13,18 +13,15 @@
  * NAT-T (`encap = yes`) real. In vpc-routing mode each instance gets a route per partner host via
  * the endpoint (the VPC route table the program creates); in classic-proxy mode it gets none.
  */
-import * as crypto from "crypto";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { classify, cidrContains } from "../core/addresses";
 import { Mode } from "../core/model";
-import { installCleanupHandlers, registerScratchDir, teardownNamespaces, unmountRegistered } from "./cleanup";
 import { bootEndpoint, BootedEndpoint, containerProcess, LAB_DEVIATIONS } from "./container";
 import type { LabImage } from "./image";
 import { runSync, waitFor } from "./exec";
-import { addAddress, addRoute, connectToBridge, createBridge, ipIn } from "./netns";
-import { createNode, inNode, LabNode, runInNodeOk, startPrivateMounts } from "./node";
+import { addAddress, addRoute, connectToBridge, ipIn } from "./netns";
+import { inNode, LabNode, runInNodeOk, startPrivateMounts } from "./node";
+import { discardLab, withLabSkeleton } from "./skeleton";
 import { generateSshKeys, LabSshd, LabSshKeys, startSshd } from "./sshd";
 import { Charon, startCharon, stopCharon, swanctl } from "./strongswan";
 
@@ -184,26 +181,7 @@ function configureIgw(igw: LabNode, spec: LabSpec): void {
 /** Builds the whole lab. On any failure everything built so far is torn down before rethrowing. */
 export async function buildLab(spec: LabSpec = defaultLabSpec(), options: BuildOptions = {}): Promise<Lab> {
     checkLabSpec(spec);
-    installCleanupHandlers();
-    const id = crypto.randomBytes(2).toString("hex");
-    const dir = fs.mkdtempSync(path.join(options.scratchRoot ?? os.tmpdir(), `pvl-${id}-`));
-    registerScratchDir(dir);
-    const namespaces: string[] = [];
-    const node = (name: string, forwarding = false): LabNode => {
-        const n = createNode(id, name, dir, { forwarding });
-        namespaces.push(n.ns);
-        return n;
-    };
-    try {
-        const swVpc = node("sw-vpc");
-        const swNet = node("sw-net");
-        createBridge(swVpc.ns, "br0");
-        createBridge(swNet.ns, "br0");
-
-        const igw = node("igw", true);
-        connectToBridge(swVpc.ns, "br0", "igw", igw.ns, "vpc0");
-        connectToBridge(swNet.ns, "br0", "igw", igw.ns, "inet0");
-        await startPrivateMounts(igw); // its own /run for the iptables lock
+    return withLabSkeleton(async ({ id, dir, namespaces, swVpc, swNet, igw, node }) => {
         configureIgw(igw, spec);
 
         const subnetLen = prefixOf(spec.subnetCidr);
@@ -265,21 +243,14 @@ export async function buildLab(spec: LabSpec = defaultLabSpec(), options: BuildO
             partners.push({ spec: p, ep, pgw, epCharon, pgwCharon, sshd });
         }
         return { id, dir, spec, igw, admin, instances, partners, keys, namespaces, notes };
-    } catch (err) {
-        teardownNamespaces(namespaces);
-        unmountRegistered(dir);
-        fs.rmSync(dir, { recursive: true, force: true });
-        throw err;
-    }
+    }, options.scratchRoot);
 }
 
 /** Tears down one lab: its processes, namespaces and scratch folder. Idempotent. */
 export function teardownLab(lab: Lab, options: { keepDir?: boolean } = {}): void {
     // A booted endpoint's processes live in its namespace: they go with it, and systemd-nspawn exits.
-    teardownNamespaces(lab.namespaces);
+    discardLab(lab.namespaces, lab.dir, options.keepDir);
     for (const p of lab.partners) p.booted?.nspawn.stop(1000).catch(() => undefined);
-    unmountRegistered(lab.dir);
-    if (!options.keepDir) fs.rmSync(lab.dir, { recursive: true, force: true });
 }
 
 export function partnerOf(lab: Lab, name: string): LabPartner {
