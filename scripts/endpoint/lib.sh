@@ -69,15 +69,16 @@ pvpn_restore_nat() {
         pvpn_release_hold "$partner"
         return 1
     }
-    pvpn_forget_unnated "$rules"
+    # Held destinations: their pinned entries go now, while the hold keeps new ones from forming.
+    pvpn_forget_unnated "$rules" held
     if ! iptables-restore -w --noflush <"$rules" || ! pvpn_ensure_jumps "$partner"; then
         pvpn_release_hold "$partner"
         return 1
     fi
     pvpn_release_hold "$partner"
-    # Destinations the live rules already SNATed can still have pinned entries if someone removed
-    # the jump into the partner's chain meanwhile; those are not held, only forgotten.
-    pvpn_forget_unnated "$rules"
+    # The others were SNATed before the switch as well: they have pinned entries only if someone
+    # removed the jump into the partner's chain, which the switch put back. Those go now.
+    pvpn_forget_unnated "$rules" not-held
 }
 
 # "DESTINATION NAT-IP" for each "pvpn NAME snat" rule (core/render/nat.ts) read from stdin, in
@@ -88,13 +89,16 @@ pvpn_snat_destinations() {
 
 # Drops the first packet of new connections to the rules file's SNAT destinations that the live
 # chain does not SNAT yet (filter FORWARD, chain PVPN-NAME-HOLD). Destinations already SNATed are
-# never held: their traffic is NATed before and after the switch.
+# never held: their traffic is NATed before and after the switch. Leaves the held destinations in
+# PVPN_HELD (one per line) for pvpn_forget_unnated.
 pvpn_hold_new_destinations() {
     local partner=$1 rules=$2 hold live fresh dst
+    PVPN_HELD=""
     command -v conntrack >/dev/null 2>&1 || return 0
     hold=$(pvpn_chain "$partner" HOLD)
     live=$(iptables -w -t nat -S "$(pvpn_chain "$partner" POST)" 2>/dev/null | pvpn_snat_destinations | cut -d' ' -f1 || true)
     fresh=$(pvpn_snat_destinations <"$rules" | cut -d' ' -f1 | grep -vxF -e "${live:-none}" || true)
+    PVPN_HELD=$fresh
     [ -n "$fresh" ] || return 0
     iptables -w -N "$hold" 2>/dev/null || iptables -w -F "$hold" || return 1
     for dst in $fresh; do
@@ -122,11 +126,16 @@ pvpn_release_hold() {
 # stay broken for as long as it keeps sending. Delete exactly those: destination one of this
 # partner's SNAT destinations (the "pvpn NAME snat" rules core/render/nat.ts writes), reply not
 # addressed to the NAT IP. SNATed connections are kept.
-# Best effort (never fails the caller); needs the conntrack tool, which bootstrap installs.
+# WHICH: all (default), held or not-held (by PVPN_HELD): the switch lists each destination's
+# entries once. Best effort (never fails the caller); needs the conntrack tool (bootstrap installs it).
 pvpn_forget_unnated() {
-    local rules=$1 dst nat src
+    local rules=$1 which=${2:-all} dst nat src
     command -v conntrack >/dev/null 2>&1 || return 0
     while read -r dst nat; do
+        case $which in
+            held) grep -qxF -e "$dst" <<<"${PVPN_HELD:-}" || continue ;;
+            not-held) ! grep -qxF -e "$dst" <<<"${PVPN_HELD:-}" || continue ;;
+        esac
         # The reply destination of an un-NATed entry is its original source (2nd dst= field).
         for src in $(conntrack -L -d "$dst" 2>/dev/null | awk -v nat="$nat" '{ n = 0; for (i = 1; i <= NF; i++) if ($i ~ /^dst=/ && ++n == 2 && substr($i, 5) != nat) print substr($i, 5) }' | sort -u | head -n 1024 || true); do
             conntrack -D -d "$dst" -q "$src" >/dev/null 2>&1 || true

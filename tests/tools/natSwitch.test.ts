@@ -144,4 +144,17 @@ describe("tools: the NAT switch for a new host leaves no connection pinned un-NA
         libOk("pvpn_remove_nat bigcorp");
         expect(runInNodeOkSync(ep as LabNode, ["iptables", "-S"])).not.to.include("HOLD");
     });
+
+    it("a destination the live chain SNATs but whose jump someone removed: pinned, then forgotten after the switch (never held)", () => {
+        libOk(`pvpn_restore_nat bigcorp ${AFTER}`);
+        expect(connectFrom(oldHost, 41301), "NATed while the jump is in place").to.equal(true);
+        runInNodeOkSync(ep as LabNode, ["iptables", "-t", "nat", "-D", "POSTROUTING", "-j", "PVPN-bigcorp-POST"]);
+        const ports = [41303, 41305];
+        for (const p of ports) expect(connectFrom(oldHost, p), `port ${p} without the jump`).to.equal(false);
+        expect(ports.map((p) => entries(oldHost).get(p)), "pinned un-NATed").to.deep.equal(ports.map(() => instIp));
+        libOk(`pvpn_restore_nat bigcorp ${AFTER}`);
+        expect(ports.filter((p) => entries(oldHost).has(p)), "pinned entries left after the switch").to.deep.equal([]);
+        for (const p of ports) expect(connectFrom(oldHost, p), `port ${p} again`).to.equal(true);
+        expect(ports.map((p) => entries(oldHost).get(p))).to.deep.equal(ports.map(() => natIp));
+    });
 });
