@@ -1,10 +1,13 @@
 /**
  * The artifacts of an active/standby pair (core/ha.ts), for one member:
  * - `/etc/keepalived/keepalived.conf`: unicast VRRP to the other member only (a VPC carries no
- *   multicast), both members start as BACKUP and `nopreempt` keeps an active member active when
- *   the other returns (every move is a failover the partner sees). The primary has the higher
- *   priority, so a fresh pair, and a healed split brain, settle on it. No virtual address: what
- *   moves is the tunnel EIP and the routes, through the EC2 API (scripts/endpoint/failover.sh).
+ *   multicast), both members start as BACKUP, and VRRP elects the member that holds the tunnel
+ *   EIP (the `pvpn_holder` track script adds HOLDER_WEIGHT to its priority), so an election never
+ *   moves it: a member that returns does not preempt the holder, a healed split brain settles on
+ *   the member that claimed last, and a holder that VRRP left BACKUP preempts (no `nopreempt`:
+ *   preemption only ever goes towards the holder). Without a holder (a fresh pair whose EIP is not
+ *   associated yet) the primary's higher base priority decides. No virtual address: what moves is
+ *   the tunnel EIP and the routes, through the EC2 API (scripts/endpoint/failover.sh).
  *   keepalived requires an `interface` even for unicast (2.2.7 says "Unknown interface!" without
  *   one), and EC2's names differ by instance type (ens5, eth0): the file uses `$PVPN_INTERFACE`,
  *   defined in KEEPALIVED_INTERFACE, which the apply writes from the interface holding
@@ -28,10 +31,20 @@ export const VRRP_ADVERT_SECONDS = 1;
 /** Seconds between the health checks; `fall` failures in a row put a member in FAULT. */
 export const HEALTH_INTERVAL_SECONDS = 2;
 export const HEALTH_FALL = 2;
-/** Seconds between the active member's checks that the tunnel EIP is still its own. */
-export const REASSERT_INTERVAL_SECONDS = 5;
-
-const PRIORITY: Record<PairMember, number> = { primary: 150, standby: 100 };
+/** Seconds between each member's checks of which interface holds the tunnel EIP. */
+export const HOLDER_INTERVAL_SECONDS = 5;
+/**
+ * Each member's VRRP priority while it does not hold the tunnel EIP. The primary's is higher so
+ * that a pair without a holder (a fresh stack before the association) settles on it.
+ */
+export const BASE_PRIORITY: Readonly<Record<PairMember, number>> = { primary: 150, standby: 100 };
+/**
+ * Added to the priority of the member holding the tunnel EIP. Larger than the gap between the two
+ * base priorities, so that the holder outranks the other member whichever it is (primary 210 /
+ * standby 100, or standby 160 / primary 150): VRRP then elects the member that already holds the
+ * EIP, and no election moves it. At most 254 - the primary's base: 255 is the address owner's.
+ */
+export const HOLDER_WEIGHT = 60;
 
 /** The two members' addresses: this one's and its peer's. */
 export function pairAddresses(partner: PartnerModel, member: PairMember): { self: string; peer: string } {
@@ -64,20 +77,25 @@ export function renderKeepalivedConf(partner: PartnerModel, member: PairMember):
         "    rise 2",
         "}",
         "",
-        // Only the active member acts on it. A positive weight: a slow EC2 API (the script's
-        // timeout) lowers the bonus instead of putting the member in FAULT.
-        "vrrp_script pvpn_reassert {",
-        `    script ${failover("reassert")}`,
-        `    interval ${REASSERT_INTERVAL_SECONDS}`,
-        `    timeout ${REASSERT_INTERVAL_SECONDS * 3}`,
-        "    weight 2",
+        // Succeeds on the member whose interface holds the tunnel EIP (both members run it, in
+        // every state; the script answers from its last known result when the EC2 API does not
+        // answer in time). init_fail: a member that (re)starts begins without the holder's
+        // weight, so it cannot preempt on its return before its first check; rise/fall 1: the
+        // priority follows the EIP at the next check.
+        "vrrp_script pvpn_holder {",
+        `    script ${failover("holder")}`,
+        `    interval ${HOLDER_INTERVAL_SECONDS}`,
+        `    timeout ${HOLDER_INTERVAL_SECONDS * 3}`,
+        `    weight ${HOLDER_WEIGHT}`,
+        "    init_fail",
+        "    rise 1",
+        "    fall 1",
         "}",
         "",
         `vrrp_instance pvpn_${name.replace(/-/g, "_")} {`,
         "    state BACKUP",
-        "    nopreempt",
         `    virtual_router_id ${HA_VIRTUAL_ROUTER_ID}`,
-        `    priority ${PRIORITY[member]}`,
+        `    priority ${BASE_PRIORITY[member]}`,
         "    interface $PVPN_INTERFACE",
         `    advert_int ${VRRP_ADVERT_SECONDS}`,
         `    unicast_src_ip ${self}`,
@@ -86,7 +104,7 @@ export function renderKeepalivedConf(partner: PartnerModel, member: PairMember):
         "    }",
         "    track_script {",
         "        pvpn_health",
-        "        pvpn_reassert",
+        "        pvpn_holder",
         "    }",
         `    notify_master ${failover("master")}`,
         `    notify_backup ${failover("backup")}`,
@@ -145,7 +163,7 @@ export interface FailoverPolicyInputs {
  * - `ec2:AssociateAddress` on the tunnel EIP and the two members' interfaces only (EC2 authorizes
  *   each resource the call names; the account is left open, the ids are the account's own);
  * - `ec2:ReplaceRoute` on the stack's route tables only (route-table is its only resource type);
- * - `ec2:DescribeAddresses` (the active member's check that the EIP is still its own): EC2's
+ * - `ec2:DescribeAddresses` (each member's check of which interface holds the EIP): EC2's
  *   Describe calls have no resource-level permissions, AWS requires `*`.
  */
 export function renderFailoverPolicy(input: FailoverPolicyInputs): IamPolicyDocument {

@@ -5,6 +5,7 @@
 import { expect } from "chai";
 import type { StackModel } from "../../core/model";
 import { bootstrapCommand, renderEndpointFiles, renderFailoverPolicy, renderHaSettings, renderKeepalivedConf, swanctlChildName } from "../../core/render";
+import { BASE_PRIORITY, HOLDER_INTERVAL_SECONDS, HOLDER_WEIGHT } from "../../core/render/ha";
 import { FAILOVER_SCRIPT, KEEPALIVED_CONF, endpointPaths } from "../../core/render/paths";
 import { validateStackConfig } from "../../core/validate";
 import { devConfig } from "../fixtures/configs";
@@ -34,13 +35,15 @@ const fileOf = (files: { path: string; content: string }[], path: string) => {
 describe("HA render: keepalived.conf", () => {
     const p = haModel().partners[0];
 
-    it("each member sends unicast VRRP to the other only, both start BACKUP, non-preemptive, the primary preferred", () => {
+    it("each member sends unicast VRRP to the other only, both start BACKUP and may preempt, the primary preferred", () => {
         const primary = renderKeepalivedConf(p, "primary");
         const standby = renderKeepalivedConf(p, "standby");
         expect(primary).to.match(/unicast_src_ip 172\.16\.0\.5\n\s+unicast_peer \{\n\s+172\.16\.1\.5\n\s+\}/);
         expect(standby).to.match(/unicast_src_ip 172\.16\.1\.5\n\s+unicast_peer \{\n\s+172\.16\.0\.5\n\s+\}/);
         for (const conf of [primary, standby]) {
-            expect(conf).to.include("    state BACKUP\n    nopreempt\n");
+            expect(conf).to.match(/^ {4}state BACKUP$/m);
+            // Preemption only ever goes towards the EIP's holder (the holder script's weight).
+            expect(conf).to.not.include("nopreempt");
             expect(conf).to.not.match(/virtual_ipaddress|mcast|state MASTER/);
             expect(conf).to.include(`notify_master "${FAILOVER_SCRIPT} master bigcorp"`);
             expect(conf).to.include(`notify_backup "${FAILOVER_SCRIPT} backup bigcorp"`);
@@ -50,6 +53,41 @@ describe("HA render: keepalived.conf", () => {
             expect(conf).to.match(/^include \/etc\/keepalived\/partner-vpn-interface\.conf$/m);
         }
         expect(Number(/priority (\d+)/.exec(primary)?.[1])).to.be.greaterThan(Number(/priority (\d+)/.exec(standby)?.[1]));
+    });
+
+    it("tracks the holder check on both members: weighted, failed until it first succeeds, every 5 s", () => {
+        for (const member of ["primary", "standby"] as const) {
+            const conf = renderKeepalivedConf(p, member);
+            const block = /vrrp_script pvpn_holder \{\n([^}]*)\}/.exec(conf)?.[1] ?? "";
+            expect(block.split("\n").map((l) => l.trim()).filter(Boolean), member).to.deep.equal([
+                `script "${FAILOVER_SCRIPT} holder bigcorp"`,
+                `interval ${HOLDER_INTERVAL_SECONDS}`,
+                `timeout ${HOLDER_INTERVAL_SECONDS * 3}`,
+                `weight ${HOLDER_WEIGHT}`,
+                "init_fail",
+                "rise 1",
+                "fall 1",
+            ]);
+            expect(conf, member).to.match(/track_script \{\n\s+pvpn_health\n\s+pvpn_holder\n\s+\}/);
+            // The health script stays unweighted: its failure is FAULT, not a lower priority.
+            expect(/vrrp_script pvpn_health \{\n([^}]*)\}/.exec(conf)?.[1], member).to.not.include("weight");
+            expect(conf, member).to.not.include("reassert");
+        }
+    });
+
+    it("the holder outranks the other member whichever member it is, within VRRP's 1..254", () => {
+        const priority = (member: "primary" | "standby") => Number(/^ {4}priority (\d+)$/m.exec(renderKeepalivedConf(p, member))?.[1]);
+        expect(priority("primary")).to.equal(BASE_PRIORITY.primary);
+        expect(priority("standby")).to.equal(BASE_PRIORITY.standby);
+        const cases = [{ holder: "primary", other: "standby" }, { holder: "standby", other: "primary" }] as const;
+        for (const { holder, other } of cases) {
+            const holding = priority(holder) + HOLDER_WEIGHT;
+            expect(holding, `${holder} holding vs ${other} not holding`).to.be.greaterThan(priority(other));
+            expect(holding, `${holder} holding`).to.be.at.most(254);
+            expect(priority(other), other).to.be.at.least(1);
+        }
+        // Without a holder (a fresh pair), the primary is preferred.
+        expect(priority("primary")).to.be.greaterThan(priority("standby"));
     });
 
     it("refuses a partner without a standby", () => {
