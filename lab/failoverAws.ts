@@ -78,9 +78,11 @@ export AWS_ACCESS_KEY_ID=${world.admin.id} AWS_SECRET_ACCESS_KEY=${world.admin.s
 aws $E ec2 describe-addresses --allocation-ids ${world.allocationId} --query 'Addresses[0].NetworkInterfaceId' --output text
 aws $E ec2 describe-route-tables --route-table-ids ${world.routeTableId} --query 'RouteTables[0].Routes[?NetworkInterfaceId].[DestinationCidrBlock,NetworkInterfaceId]' --output text
 `;
-    const [eip, ...routes] = (await chrootScript(root, ns, script)).trim().split("\n");
+    // The first line is the EIP's interface: "None", or empty when the EIP is on no interface
+    // (the CLI prints nothing for the absent key), so only the trailing newline is trimmed.
+    const [eip, ...routes] = (await chrootScript(root, ns, script)).replace(/\n$/, "").split("\n");
     return {
-        eipEni: eip === "None" ? undefined : eip,
+        eipEni: eip === "None" || eip.trim() === "" ? undefined : eip.trim(),
         routes: Object.fromEntries(routes.filter(Boolean).map((l) => l.split(/\s+/) as [string, string])),
     };
 }
@@ -90,6 +92,15 @@ export async function associateAsAdmin(root: string, ns: string, world: PairWorl
     await chrootScript(root, ns, `${AWS_ENV}
 export AWS_ACCESS_KEY_ID=${world.admin.id} AWS_SECRET_ACCESS_KEY=${world.admin.secret}
 aws $E ec2 associate-address --allocation-id ${world.allocationId} --network-interface-id ${eni} --allow-reassociation >/dev/null
+`);
+}
+
+/** Leaves the tunnel EIP on no interface, with the admin key (a failed claim, or a terminated holder). */
+export async function disassociateAsAdmin(root: string, ns: string, world: PairWorld): Promise<void> {
+    await chrootScript(root, ns, `${AWS_ENV}
+export AWS_ACCESS_KEY_ID=${world.admin.id} AWS_SECRET_ACCESS_KEY=${world.admin.secret}
+association=$(aws $E ec2 describe-addresses --allocation-ids ${world.allocationId} --query 'Addresses[0].AssociationId' --output text)
+[ "$association" = None ] || aws $E ec2 disassociate-address --association-id "$association" >/dev/null
 `);
 }
 
