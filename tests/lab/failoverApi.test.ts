@@ -5,8 +5,11 @@
  * from the lab's IMDSv2. The script runs as keepalived runs it, in a lab node of its own: the
  * rendered helper and ha.conf in the node's /usr/local/sbin and /etc, PVPN_EC2_URL the one lab
  * override. Proven: `master` moves the EIP and every route to its own interface, twice in a row
- * without change; `reassert` takes the EIP back only while the member is active; a call outside
- * the policy, signed by the script's own code, is refused.
+ * without change; `holder` (keepalived's weighted track script) answers 0 exactly while the EIP
+ * is on this member's interface, in any state, and never takes it from the other member: a MASTER
+ * whose EIP the other member claimed since stands down (YIELDED), only an EIP on no interface is
+ * claimed, and without the EC2 API (or while a takeover holds the lock) it repeats its last known
+ * answer; a call outside the policy, signed by the script's own code, is refused.
  */
 import { expect } from "chai";
 import * as fs from "fs";
@@ -18,17 +21,21 @@ import { renderAssumeRolePolicy } from "../../core/render/monitoring";
 import { FAILOVER_SCRIPT } from "../../core/render/paths";
 import { endpointScriptsDir, renderFailoverHelper } from "../../core/render/scripts";
 import { installCleanupHandlers, registerScratchDir, teardownNamespaces, unmountRegistered } from "../../lab/cleanup";
-import { assumePairRole, associateAsAdmin, failoverPolicyForMoto, readPairState, setUpPairWorld, type PairWorld } from "../../lab/failoverAws";
+import { assumePairRole, associateAsAdmin, disassociateAsAdmin, failoverPolicyForMoto, readPairState, setUpPairWorld, type PairWorld } from "../../lab/failoverAws";
 import { IMDS_ADDRESS, startImds, type Imds } from "../../lab/imds";
 import { ensureMotoRoot, LAB_REGION, MOTO_PORT, startMoto, type Moto } from "../../lab/moto";
 import { addAddress } from "../../lab/netns";
-import { createNode, runInNode, startPrivateMounts, writeNodeFile, type LabNode } from "../../lab/node";
+import { createNode, readNodeFile, removeNodeFile, runInNode, startPrivateMounts, writeNodeFile, type LabNode } from "../../lab/node";
 import { devConfig } from "../fixtures/configs";
 import { requireLab, skipOrFail } from "../gates";
 
 const HOSTS = ["203.0.113.7/32", "203.0.113.135/32"];
 const PRIMARY = "172.16.0.5";
 const STANDBY = "172.16.1.5";
+/** Where the script keeps the member's state, its last holder answer and its lock. */
+const HA_RUN = "/run/partner-vpn/ha";
+/** Nothing listens there in the test's namespace: an EC2 API that does not answer. */
+const CLOSED_EC2_URL = "http://127.0.0.1:9/";
 
 describe("lab: the failover script against moto (EC2 API and the pair's IAM policy)", function () {
     this.timeout(900_000);
@@ -39,11 +46,18 @@ describe("lab: the failover script against moto (EC2 API and the pair's IAM poli
     let world: PairWorld;
     let root = "";
 
-    const failover = async (action: string) => {
-        const r = await runInNode(node as LabNode, ["env", `PVPN_EC2_URL=http://127.0.0.1:${MOTO_PORT}/`, FAILOVER_SCRIPT, action, "bigcorp"], { timeoutMs: 120_000 });
+    /** Runs the helper as keepalived does; `under` prefixes the command (e.g. a lock holder). */
+    const failover = async (action: string, ec2Url = `http://127.0.0.1:${MOTO_PORT}/`, under: readonly string[] = []) => {
+        const r = await runInNode(node as LabNode, [...under, "env", `PVPN_EC2_URL=${ec2Url}`, FAILOVER_SCRIPT, action, "bigcorp"], { timeoutMs: 120_000 });
         return { code: r.code, log: `${r.stdout}${r.stderr}` };
     };
     const state = () => readPairState(root, (node as LabNode).ns, world);
+    const memberState = async () => (await readNodeFile(node as LabNode, `${HA_RUN}/bigcorp.state`)).trim();
+    const lastAnswer = async () => (await readNodeFile(node as LabNode, `${HA_RUN}/bigcorp.holder`)).trim();
+    const ns = () => (node as LabNode).ns;
+    const onThem = () => associateAsAdmin(root, ns(), world, world.members[0].eni);
+    const onUs = () => associateAsAdmin(root, ns(), world, world.members[1].eni);
+    const routesOnUs = () => Object.fromEntries(HOSTS.map((h) => [h, world.members[1].eni]));
 
     before(async function () {
         requireLab(this);
@@ -104,18 +118,101 @@ describe("lab: the failover script against moto (EC2 API and the pair's IAM poli
         }
     });
 
-    it("reassert: while active, takes the EIP back from the other member's later claim; as backup, leaves it", async () => {
-        await associateAsAdmin(root, (node as LabNode).ns, world, world.members[0].eni);
-        const again = await failover("reassert");
-        expect(again.code, again.log).to.equal(0);
-        expect(again.log).to.include("claiming it again");
-        expect((await state()).eipEni).to.equal(world.members[1].eni);
+    it("holder, the EIP on our interface: answers 0 (the holder's priority) and moves nothing, as MASTER and as BACKUP", async () => {
+        const before = await state();
+        expect(before.eipEni, "the master test left the EIP on us").to.equal(world.members[1].eni);
+        for (const role of ["master", "backup"]) {
+            expect((await failover(role)).code, role).to.equal(0);
+            const r = await failover("holder");
+            expect(r.code, `${role}: ${r.log}`).to.equal(0);
+            expect(r.log, role).to.not.match(/claiming|standing down/);
+            expect(await state(), role).to.deep.equal(before);
+            expect(await memberState(), role).to.equal(role.toUpperCase());
+            expect(await lastAnswer(), role).to.equal("0");
+        }
+    });
 
+    it("holder, MASTER and the other member claimed the EIP since (split brain): answers 1 and stands down (YIELDED), never claims it back", async () => {
+        expect((await failover("master")).code).to.equal(0);
+        await onThem();
+        const r = await failover("holder");
+        expect(r.code, r.log).to.equal(1);
+        expect(r.log).to.include(`the tunnel EIP is on ${world.members[0].eni}, which claimed it after us: standing down until VRRP decides`);
+        expect(r.log).to.include("YIELDED: our SAs are terminated");
+        expect(await memberState()).to.equal("YIELDED");
+        expect(await lastAnswer()).to.equal("1");
+        // The next checks (every 5 s under keepalived) leave it there: no ping-pong. Routes untouched.
+        for (const round of [1, 2]) {
+            const again = await failover("holder");
+            expect(again.code, `round ${round}: ${again.log}`).to.equal(1);
+            expect(again.log, `round ${round}`).to.not.match(/claiming|standing down/);
+            const s = await state();
+            expect(s.eipEni, `round ${round}`).to.equal(world.members[0].eni);
+            expect(s.routes, `round ${round}`).to.deep.equal(routesOnUs());
+            expect(await memberState(), `round ${round}`).to.equal("YIELDED");
+        }
+    });
+
+    it("holder, YIELDED or MASTER and the EIP on no interface: claims it and answers 0", async () => {
+        for (const from of ["YIELDED", "MASTER"]) {
+            expect(await memberState()).to.equal(from);
+            await disassociateAsAdmin(root, ns(), world);
+            expect((await state()).eipEni, `${from}: disassociated`).to.equal(undefined);
+            const r = await failover("holder");
+            expect(r.code, `${from}: ${r.log}`).to.equal(0);
+            expect(r.log, from).to.include("the tunnel EIP is on no interface and we are active: claiming it");
+            expect(r.log, from).to.include(`tunnel EIP ${world.allocationId} and partner routes claimed for ${world.members[1].eni}`);
+            expect((await state()).eipEni, from).to.equal(world.members[1].eni);
+            expect(await memberState(), from).to.equal("MASTER");
+            expect(await lastAnswer(), from).to.equal("0");
+        }
+    });
+
+    it("holder, BACKUP: answers 1 while the EIP is on the other member or on none, and moves nothing", async () => {
         expect((await failover("backup")).code).to.equal(0);
-        await associateAsAdmin(root, (node as LabNode).ns, world, world.members[0].eni);
-        const quiet = await failover("reassert");
-        expect(quiet.code, quiet.log).to.equal(0);
-        expect(quiet.log).to.not.include("claiming");
+        await onThem();
+        const other = await failover("holder");
+        expect(other.code, other.log).to.equal(1);
+        expect((await state()).eipEni).to.equal(world.members[0].eni);
+        await disassociateAsAdmin(root, ns(), world);
+        const none = await failover("holder");
+        expect(none.code, none.log).to.equal(1);
+        expect((await state()).eipEni, "a BACKUP does not claim an unassociated EIP").to.equal(undefined);
+        for (const r of [other, none]) expect(r.log).to.not.match(/claiming|standing down/);
+        expect(await memberState()).to.equal("BACKUP");
+        expect(await lastAnswer()).to.equal("1");
+    });
+
+    it("holder, without an answer from the EC2 API: repeats the last known answer, 1 without one", async () => {
+        await onUs();
+        // The last check said 1; the EIP is ours now, but unreachable, the script cannot know.
+        const stale = await failover("holder", CLOSED_EC2_URL);
+        expect(stale.code, stale.log).to.equal(1);
+        expect(stale.log).to.include("cannot tell which interface holds the tunnel EIP").and.to.include("repeating the last known answer (not the holder)");
+        const live = await failover("holder");
+        expect(live.code, live.log).to.equal(0);
+        const cached = await failover("holder", CLOSED_EC2_URL);
+        expect(cached.code, cached.log).to.equal(0);
+        expect(cached.log).to.include("repeating the last known answer (holder)");
+        await removeNodeFile(node as LabNode, `${HA_RUN}/bigcorp.holder`);
+        const unknown = await failover("holder", CLOSED_EC2_URL);
+        expect(unknown.code, unknown.log).to.equal(1);
+        expect((await state()).eipEni, "nothing moved").to.equal(world.members[1].eni);
+    });
+
+    it("holder, MASTER while a takeover holds the lock: repeats the last known answer and acts on nothing", async () => {
+        expect((await failover("master")).code).to.equal(0);
+        expect(await lastAnswer(), "a successful claim is remembered").to.equal("0");
+        await onThem();
+        const busy = await failover("holder", undefined, ["flock", `${HA_RUN}/bigcorp.lock`]);
+        expect(busy.code, busy.log).to.equal(0);
+        expect(busy.log).to.not.include("standing down");
+        expect(await memberState()).to.equal("MASTER");
+        expect((await state()).eipEni).to.equal(world.members[0].eni);
+        // The same check once the lock is free: the control.
+        const free = await failover("holder");
+        expect(free.code, free.log).to.equal(1);
+        expect(free.log).to.include("standing down");
         expect((await state()).eipEni).to.equal(world.members[0].eni);
     });
 
@@ -128,7 +225,7 @@ describe("lab: the failover script against moto (EC2 API and the pair's IAM poli
         expect(out).to.include("REFUSED CreateRoute");
         expect(out).to.match(/AccessDenied|not authorized/);
         expect(out, "the allowed Describe call is the positive control").to.include("ALLOWED DescribeAddresses");
-        expect((await state()).eipEni, "nothing moved").to.equal(world.members[0].eni);
+        expect((await state()).eipEni, "nothing moved (the previous test left it on the other member)").to.equal(world.members[0].eni);
     });
 
     it("never puts a credential in a log line", async () => {
