@@ -80,8 +80,9 @@ export function renderKeepalivedConf(partner: PartnerModel, member: PairMember):
         // Succeeds on the member whose interface holds the tunnel EIP (both members run it, in
         // every state; the script answers from its last known result when the EC2 API does not
         // answer in time). init_fail: a member that (re)starts begins without the holder's
-        // weight, so it cannot preempt on its return before its first check; rise/fall 1: the
-        // priority follows the EIP at the next check.
+        // weight, so it cannot preempt on its return before its first check (keepalived 2.2.7
+        // and 2.3.3 also add a positive weight only after a first success; init_fail says so
+        // whatever the version). rise/fall 1: the priority follows the EIP at the next check.
         "vrrp_script pvpn_holder {",
         `    script ${failover("holder")}`,
         `    interval ${HOLDER_INTERVAL_SECONDS}`,
