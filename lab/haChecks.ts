@@ -12,7 +12,7 @@
 import { sleep } from "./exec";
 import { crashMember, HA_LAB } from "./haLab";
 import {
-    awaitAnswer, awaitStates, holderOf, memberJournal, pairStates, partnerIkeSas, readMoto, recoverMember, replaceMember, sshMember, type PairSession,
+    awaitAnswer, awaitSettled, awaitStates, holderOf, memberJournal, pairStates, partnerIkeSas, readMoto, recoverMember, replaceMember, sshMember, type PairSession,
 } from "./haSession";
 import { runInNode } from "./node";
 import { eipAt, eipMoves, recoverySeconds } from "./pairTimeline";
@@ -53,9 +53,7 @@ export interface FailoverResult extends StreamsOutcome {
 
 /** Kills the active member's machine under the streams; the survivor must take over. */
 export async function measureFailover(s: PairSession): Promise<FailoverResult> {
-    const { masters } = await pairStates(s);
-    if (masters.length !== 1) throw new Error(`failover needs exactly one active member; states: ${(await pairStates(s)).states.join(" / ")}`);
-    const killed = masters[0];
+    const killed = await awaitSettled(s);
     const survivor = 1 - killed;
     const streams = streamHosts(s, 90);
     let killedAt = 0;
@@ -172,6 +170,7 @@ export interface SplitBrainResult extends StreamsOutcome {
 
 /** VRRP between the members is cut for `cutSeconds` while both live, then returns. */
 export async function measureSplitBrain(s: PairSession, cutSeconds: number, settleSeconds: number): Promise<SplitBrainResult> {
+    await awaitSettled(s);
     const streams = streamHosts(s, cutSeconds + settleSeconds + 60);
     const samples: PairSample[] = [];
     const sampleUntil = async (until: number) => {
@@ -247,6 +246,8 @@ export interface RollingReplaceResult {
  * active. Each step waits for the states it must reach.
  */
 export async function measureRollingReplace(s: PairSession): Promise<RollingReplaceResult> {
+    // Step 1 of the sequence: the active member is the one holding the tunnel EIP.
+    await awaitSettled(s);
     const firstActive = holderOf(s, await readMoto(s));
     if (firstActive === undefined) throw new Error("the tunnel EIP is on no member");
     const other = 1 - firstActive;

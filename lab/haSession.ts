@@ -112,6 +112,7 @@ export async function startPairSession(motoRoot: string): Promise<PairSession> {
         const answered = await awaitAnswer(session, 90_000);
         report.push(`after provisioning: members ${(await pairStates(session)).states.join(" / ")}; moto ${JSON.stringify(await readMoto(session))}`);
         if (answered === undefined) throw new Error(`no answer through the pair 90 s after provisioning:\n${report.join("\n")}\nfollower: ${JSON.stringify(follower.changes)}`);
+        await awaitSettled(session);
         return session;
     } catch (err) {
         await stopRunning(r);
@@ -197,6 +198,34 @@ export async function awaitStates(s: PairSession, test: (states: string[]) => bo
         await sleep(500);
     }
     return { ok: false, states };
+}
+
+/**
+ * Waits until the pair is settled: one member MASTER, the other BACKUP, moto holding the EIP and
+ * every partner route on the MASTER's interface, and none of it changed for `stableMs` (longer than
+ * two holder checks, so a claim still in flight has landed). Returns the active member.
+ */
+export async function awaitSettled(s: PairSession, stableMs = 12_000, timeoutMs = 120_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let key = "";
+    let since = Date.now();
+    let active: number | undefined;
+    while (Date.now() < deadline) {
+        const { states, masters } = await pairStates(s);
+        const last = s.follower.changes[s.follower.changes.length - 1];
+        const master = masters.length === 1 ? s.world.members[masters[0]].eni : undefined;
+        const ok = master !== undefined && states.includes("BACKUP") && last?.eip === master
+            && last.routes.split(", ").every((r) => r.endsWith(`->${master}`));
+        const now = JSON.stringify({ states, last: last && { eip: last.eip, routes: last.routes } });
+        if (now !== key) {
+            key = now;
+            since = Date.now();
+        }
+        active = ok ? masters[0] : undefined;
+        if (ok && Date.now() - since >= stableMs) return masters[0];
+        await sleep(1000);
+    }
+    throw new Error(`the pair did not settle within ${timeoutMs / 1000} s (one MASTER holding the EIP and routes, the other BACKUP, ${stableMs / 1000} s unchanged): ${key}${active === undefined ? "" : " (settling)"}`);
 }
 
 /** The member's keepalived and failover log lines of this boot. */

@@ -169,6 +169,7 @@ pvpn_ha_master() {
     settings=$(pvpn_ha_settings "$partner") || return 1
     pvpn_ha_identity || return 1
     allocation=$(awk '$1 == "allocation" { print $2 }' <<<"$settings")
+    pvpn_ha_still_elected "$partner" || return 0
     if pvpn_ha_ec2 AssociateAddress "AllocationId=$allocation" "NetworkInterfaceId=$PVPN_HA_ENI" "AllowReassociation=true" >/dev/null; then
         pvpn_ha_remember "$partner" 0
     else
@@ -186,6 +187,26 @@ pvpn_ha_master() {
         pvpn_ha_initiate "$partner"
     fi
     return "$failed"
+}
+
+# keepalived's latest notify (master, backup or fault), recorded before the action waits for the
+# lock. keepalived does not wait for one notify script before it runs the next: a member that was
+# MASTER for a moment (it started without hearing the other's adverts yet) gets `backup` while
+# `master` still looks up its identity, and a claim made after that moves the EIP away from the
+# member VRRP just elected (seen in the lab at a pair's first start).
+pvpn_ha_notified() {
+    printf '%s\n' "$2" >"$PVPN_HA_RUN/$1.notified.new"
+    mv -f "$PVPN_HA_RUN/$1.notified.new" "$PVPN_HA_RUN/$1.notified"
+}
+
+# True unless keepalived has notified anything but `master` since (no record: a holder check's
+# claim, or a call by hand: elected).
+pvpn_ha_still_elected() {
+    local latest
+    latest=$(cat "$PVPN_HA_RUN/$1.notified" 2>/dev/null || echo master)
+    [ "$latest" = master ] && return 0
+    pvpn_ha_log "$1: keepalived has notified $latest since electing us: not claiming the tunnel EIP"
+    return 1
 }
 
 pvpn_ha_standby() {
@@ -269,9 +290,9 @@ pvpn_failover() {
     # holder check acting while a takeover runs would act on an answer the takeover changes.
     exec 9>"$PVPN_HA_RUN/$partner.lock"
     case $action in
-        master) flock -w 60 9; pvpn_ha_master "$partner" ;;
-        backup) flock -w 60 9; pvpn_ha_standby "$partner" BACKUP ;;
-        fault) flock -w 60 9; pvpn_ha_standby "$partner" FAULT ;;
+        master) pvpn_ha_notified "$partner" master; flock -w 60 9; pvpn_ha_master "$partner" ;;
+        backup) pvpn_ha_notified "$partner" backup; flock -w 60 9; pvpn_ha_standby "$partner" BACKUP ;;
+        fault) pvpn_ha_notified "$partner" fault; flock -w 60 9; pvpn_ha_standby "$partner" FAULT ;;
         health) pvpn_ha_health "$partner" ;;
         holder) pvpn_ha_holder "$partner" ;;
         # Only MASTER: a YIELDED member stood down and starts nothing.

@@ -50,6 +50,7 @@ describe("lab: an active/standby pair on booted Debian 13 images", function () {
             expect(seconds, `partner host ${HA_LAB.hosts[i]}: traffic flows again through the standby`).to.not.equal(undefined);
             expect(seconds as number, `partner host ${HA_LAB.hosts[i]}: goal under 15 s from the kill`).to.be.below(15);
         }
+        expect(r.eipMovedSeconds, "moto moved the EIP to the survivor after the kill").to.be.a("number");
         expect(moto.eipEni).to.equal(pair().world.members[r.survivor].eni);
         expect(Object.values(moto.routes)).to.deep.equal(HA_LAB.hosts.map(() => pair().world.members[r.survivor].eni));
         expect(r.peers, "the partner's view of our address never changes").to.deep.equal(NAT_VIEW);
@@ -62,7 +63,7 @@ describe("lab: an active/standby pair on booted Debian 13 images", function () {
         const active = 1 - killed;
         console.log(`      failover-back: booted in ${r.bootSeconds.toFixed(1)} s, BACKUP ${r.backupSeconds?.toFixed(1)} s after power-on; ${r.failed} of ${r.total} requests failed; ${r.moves} EIP moves`);
         expect(r.backupSeconds, "the returning member reaches BACKUP").to.not.equal(undefined);
-        expect(r.states[active], "the active member stays active (non-preemptive)").to.equal("MASTER");
+        expect(r.states[active], "the active member stays active (the returning member does not preempt: the holder outranks it)").to.equal("MASTER");
         expect(r.states[killed]).to.equal("BACKUP");
         expect(r.moves, "nothing moves in moto").to.equal(0);
         expect(r.holder).to.equal(active);

@@ -216,6 +216,31 @@ describe("lab: the failover script against moto (EC2 API and the pair's IAM poli
         expect((await state()).eipEni).to.equal(world.members[0].eni);
     });
 
+    it("master overtaken by a backup notify before its claim (keepalived does not wait between notify scripts): claims nothing", async () => {
+        await onThem();
+        const env = `PVPN_EC2_URL=http://127.0.0.1:${MOTO_PORT}/`;
+        // The lock held as a takeover would hold it; master queues behind it, then backup arrives.
+        const script = [
+            `flock ${HA_RUN}/bigcorp.lock sleep 3 &`,
+            "sleep 0.5",
+            `env ${env} ${FAILOVER_SCRIPT} master bigcorp >/tmp/pvt-master.log 2>&1 &`,
+            "sleep 0.5",
+            `env ${env} ${FAILOVER_SCRIPT} backup bigcorp`,
+            "wait",
+            "cat /tmp/pvt-master.log",
+        ].join("\n");
+        const r = await runInNode(node as LabNode, ["bash", "-c", script], { timeoutMs: 120_000 });
+        expect(r.code, `${r.stdout}${r.stderr}`).to.equal(0);
+        expect(`${r.stdout}${r.stderr}`).to.include("keepalived has notified backup since electing us: not claiming the tunnel EIP");
+        expect((await state()).eipEni, "the EIP stays where it was").to.equal(world.members[0].eni);
+        expect(await memberState()).to.equal("BACKUP");
+        // The control: master without a later notify claims it.
+        const alone = await failover("master");
+        expect(alone.code, alone.log).to.equal(0);
+        expect((await state()).eipEni).to.equal(world.members[1].eni);
+        await onThem(); // as the next test expects it
+    });
+
     it("a call outside the policy, signed by the script's own code, is refused (negative control)", async () => {
         const part = fs.readFileSync(path.join(endpointScriptsDir(), "failover.sh"), "utf8");
         const probe = `${part}\npvpn_ha_identity\nfor call in "DisassociateAddress AllocationId=${world.allocationId}" "CreateRoute RouteTableId=${world.routeTableId} DestinationCidrBlock=203.0.113.99/32 NetworkInterfaceId=${world.members[1].eni}" "DescribeAddresses AllocationId.1=${world.allocationId}"; do\n  # shellcheck disable=SC2086\n  if pvpn_ha_ec2 $call >/dev/null; then echo "ALLOWED \${call%% *}"; else echo "REFUSED \${call%% *}"; fi\ndone\n`;
