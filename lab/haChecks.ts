@@ -263,6 +263,7 @@ export async function measureRollingReplace(s: PairSession): Promise<RollingRepl
         if (!r.ok) throw new Error(`rolling-replace: ${what} within 120 s; states ${r.states.join(" / ")}`);
     };
     let handoverAt = 0;
+    s.during = "rolling-replace";
     try {
         await sleep(5000);
         await step(`replace member ${"ab"[other]} (standby)`, async () => {

@@ -22,6 +22,7 @@ import { runInNode, writeNodeFile } from "./node";
 import { renderPartnerSide } from "./partnerSide";
 import { startServers, type ServerGroup } from "./servers";
 import { labPsk } from "./stackLab";
+import type { PushRecord } from "./stackSession";
 import { startCharon, swanctl, type Charon } from "./strongswan";
 import { httpRequest } from "./traffic";
 
@@ -44,6 +45,10 @@ export interface PairSession {
     readonly follower: Follower;
     /** Lines for the test's or bench's report: each command's result, states, journals. */
     readonly report: string[];
+    /** Every program command run over SSH, for the lab report. */
+    readonly pushes: PushRecord[];
+    /** What the commands are running for (provisioning, a check's replacement), for `pushes`. */
+    during: string;
 }
 
 /** The stack config of the lab's pair (vpc-routing, one partner, two hosts, one route table). */
@@ -103,7 +108,7 @@ export async function startPairSession(motoRoot: string): Promise<PairSession> {
         if (loaded.code !== 0) throw new Error(`partner side did not load: ${loaded.stdout}${loaded.stderr}`);
         r.servers = await startServers(lab.pgw, HA_LAB.hosts.map((h) => ({ kind: "http" as const, address: h, port: 80 })));
 
-        const session: PairSession = { lab, root: motoRoot, image, world, program, follower, report };
+        const session: PairSession = { lab, root: motoRoot, image, world, program, follower, report, pushes: [], during: "provisioning" };
         running.set(session, r);
         const names = program.commands.map((c) => c.name);
         if (names.slice().sort().join() !== MEMBER_COMMANDS.flat().slice().sort().join()) throw new Error(`the program's commands for a pair: ${names.join(", ")}`);
@@ -141,7 +146,9 @@ export async function runProgramCommand(s: PairSession, name: string): Promise<v
     const started = Date.now();
     const r = await runRemote({ admin: s.lab.admin, keys: s.lab.keys }, { ...cmd.connection, proxyHost: undefined }, cmd.create, cmd.stdin, 600_000);
     const lines = `${r.stdout}\n${r.stderr}`.split("\n").filter((l) => l.startsWith("partner-vpn")).slice(-6);
-    s.report.push(`${cmd.name}: exit ${r.code} in ${((Date.now() - started) / 1000).toFixed(1)} s; ${lines.join(" | ")}`);
+    const seconds = (Date.now() - started) / 1000;
+    s.report.push(`${cmd.name}: exit ${r.code} in ${seconds.toFixed(1)} s; ${lines.join(" | ")}`);
+    s.pushes.push({ what: s.during, command: cmd.name, phase: "create", code: r.code, seconds, log: lines });
     if (r.code !== 0) throw new Error(`${cmd.name} failed (exit ${r.code}): ${r.stderr.slice(-3000)}`);
 }
 

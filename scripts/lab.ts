@@ -1,10 +1,11 @@
 /**
- * npm run lab -- [--config <stack file>] [--os debian-13|debian-12] [--keep]
+ * npm run lab -- [--config <stack file> | --pair] [--os debian-13|debian-12] [--keep]
  * npm run lab -- --teardown
  *
  * Proves pushed configs on real Linux networking, real strongSwan and real SSH (root, Linux): for
  * each stack file (default: the lab fixtures, one per mode), builds the lab in network namespaces,
- * provisions the endpoint with the program's own remote commands and runs every check. Prints a
+ * provisions the endpoint with the program's own remote commands and runs every check; by default
+ * also an active/standby pair (lab/pairRun.ts) and its failover checks (--pair: only those). Prints a
  * Markdown report and saves it to lab-out/report-<time>.md. Exit 0 only if every check passed;
  * 1 if one failed; 2 if the lab cannot run here or the config is refused. Everything the run made
  * is removed at the end, on failure and on Ctrl-C, unless --keep (then it prints how to tear down).
@@ -17,16 +18,19 @@ import { installCleanupHandlers, releaseForKeeping, sweepLabNamespaces } from ".
 import type { CheckResult } from "../lab/checkResult";
 import { fixturePassed, FixtureReport, renderReport, saveReport } from "../lab/labReport";
 import { runFixture } from "../lab/labRun";
+import { PAIR_SOURCE, runPair } from "../lab/pairRun";
 import { labUnavailableReason } from "../lab/preflight";
 import { loadLabFixture } from "../lab/stackLab";
 
 const ROOT = path.join(__dirname, "..");
 const DEFAULT_FIXTURES = ["tests/lab/fixtures/lab-vpc.yaml", "tests/lab/fixtures/lab-classic.yaml"].map((f) => path.join(ROOT, f));
 
-const USAGE = `usage: npm run lab -- [--config <stack file>] [--os debian-13|debian-12] [--keep]
+const USAGE = `usage: npm run lab -- [--config <stack file> | --pair] [--os debian-13|debian-12] [--keep]
        npm run lab -- --teardown
   --config FILE  a stack file (Pulumi.<stack>.yaml format) with documentation/private addresses only;
-                 default: the lab fixtures (vpc-routing and classic-proxy)
+                 default: the lab fixtures (vpc-routing and classic-proxy), then the pair
+  --pair         only the active/standby pair (two booted Debian 13 images, moto_server as the EC2
+                 API): failover, failover-back, split-brain, rolling-replace (--os and --keep do not apply)
   --os OS        boot every endpoint as OS (default: the config's endpoint.os, debian-13 unless set);
                  the image is built once (debootstrap, minutes) and cached under /var/cache/partner-vpn-lab
   --keep         leave the lab up afterwards (namespaces, daemons) and print how to tear it down
@@ -38,6 +42,7 @@ interface Args {
     readonly config?: string;
     readonly os?: string;
     readonly keep: boolean;
+    readonly pair: boolean;
     readonly teardown: boolean;
     readonly help: boolean;
 }
@@ -51,11 +56,13 @@ function parseArgs(argv: readonly string[]): Args {
             config: { type: "string", short: "c" },
             os: { type: "string" },
             keep: { type: "boolean", default: false },
+            pair: { type: "boolean", default: false },
             teardown: { type: "boolean", default: false },
             help: { type: "boolean", short: "h", default: false },
         },
     });
-    return { config: v.config, os: v.os, keep: v.keep === true, teardown: v.teardown === true, help: v.help === true };
+    if (v.pair && v.config) throw new Error("--pair and --config exclude each other");
+    return { config: v.config, os: v.os, keep: v.keep === true, pair: v.pair === true, teardown: v.teardown === true, help: v.help === true };
 }
 
 function teardown(): void {
@@ -91,7 +98,8 @@ async function main(): Promise<number> {
         teardown();
         return 0;
     }
-    const files = args.config ? [path.resolve(args.config)] : DEFAULT_FIXTURES;
+    const files = args.config ? [path.resolve(args.config)] : args.pair ? [] : DEFAULT_FIXTURES;
+    const withPair = args.pair || !args.config;
     // Map and check every config before anything is built: a refused address stops the run here.
     for (const f of files) {
         try {
@@ -109,6 +117,12 @@ async function main(): Promise<number> {
         const run = await runFixture(f, { keep: args.keep, os: args.os, onResult: progress });
         if (run.report.error) console.log(`  provisioning FAILED: ${run.report.error}`);
         reports.push({ ...run.report, source: path.relative(process.cwd(), f) });
+    }
+    if (withPair) {
+        console.log(`\n=== ${PAIR_SOURCE}: two booted Debian 13 images, moto_server, provisioned through the program's remote commands`);
+        const pair = await runPair(progress);
+        if (pair.error) console.log(`  provisioning FAILED: ${pair.error}`);
+        reports.push(pair);
     }
     const markdown = renderReport(reports, startedAt, (Date.now() - startedAt.getTime()) / 1000);
     console.log(`\n${markdown}`);
