@@ -13,11 +13,17 @@ import { startPairSession, stopPairSession } from "../../lab/haSession";
 import { ensureMotoRoot } from "../../lab/moto";
 import { requireLab, skipOrFail } from "../gates";
 
+/** Both builds on a new machine (measured: about 7 min each under load), with room. */
+const COLD_BUILDS_MS = 40 * 60_000;
+
 describe("lab: an active/standby pair on booted Debian 13 images", function () {
     this.timeout(600_000);
     let ctx: PairContext | undefined;
 
     before(async function () {
+        // The first lab test in CI's order: on a new machine it builds the Debian 13 image and
+        // moto's trixie chroot (debootstrap each, minutes on a shared 2-core machine).
+        this.timeout(COLD_BUILDS_MS);
         requireLab(this);
         const motoRoot = await ensureMotoRoot();
         if ("problem" in motoRoot) skipOrFail(this, `moto_server is not available: ${motoRoot.problem}`, "LAB_REQUIRED");
