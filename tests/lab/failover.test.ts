@@ -21,8 +21,8 @@ describe("lab: an active/standby pair on booted Debian 13 images", function () {
     let ctx: PairContext | undefined;
 
     before(async function () {
-        // The first lab test in CI's order: on a new machine it builds the Debian 13 image and
-        // moto's trixie chroot (debootstrap each, minutes on a shared 2-core machine).
+        // Run on its own on a new machine (`npm run test:lab`, or this file), it builds the Debian 13
+        // image and moto's trixie chroot first (debootstrap each, minutes on a shared 2-core machine).
         this.timeout(COLD_BUILDS_MS);
         requireLab(this);
         const motoRoot = await ensureMotoRoot();
