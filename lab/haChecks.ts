@@ -12,7 +12,7 @@
 import { sleep } from "./exec";
 import { crashMember, HA_LAB } from "./haLab";
 import {
-    awaitAnswer, awaitSettled, awaitStates, holderOf, memberJournal, pairStates, partnerIkeSas, readMoto, recoverMember, replaceMember, sshMember, type PairSession,
+    awaitAnswer, awaitSettled, awaitStates, memberJournal, pairStates, partnerIkeSas, readHolding, recoverMember, replaceMember, sshMember, type PairSession,
 } from "./haSession";
 import { runInNode } from "./node";
 import { eipAt, eipMoves, recoverySeconds } from "./pairTimeline";
@@ -114,14 +114,12 @@ export async function measureFailoverBack(s: PairSession, member: number): Promi
         await stopStreams(streams);
     }
     const records = await Promise.all(streams.map((st) => st.done));
-    const moto = await readMoto(s);
-    const holder = holderOf(s, moto);
+    const holding = await readHolding(s);
     const result: FailoverBackResult = {
         member, bootSeconds, backupSeconds,
         states: (await pairStates(s)).states,
         moves: eipMoves(s.follower.changes, powerOn, Date.now()).length,
-        holder,
-        routesOnHolder: holder !== undefined && Object.values(moto.routes).every((eni) => eni === moto.eipEni),
+        ...holding,
         partnerSasBefore, partnerSasAfter: await partnerIkeSas(s),
         ...outcome(records),
     };
@@ -198,8 +196,7 @@ export async function measureSplitBrain(s: PairSession, cutSeconds: number, sett
     }
     const records = await Promise.all(streams.map((st) => st.done));
     const end = Date.now();
-    const moto = await readMoto(s);
-    const holder = holderOf(s, moto);
+    const holding = await readHolding(s);
     let bothMaster = 0;
     for (let i = 1; i < samples.length; i++) if (samples[i - 1].states.every((st) => st === "MASTER")) bothMaster += (samples[i].at - samples[i - 1].at) / 1000;
     const result: SplitBrainResult = {
@@ -209,8 +206,7 @@ export async function measureSplitBrain(s: PairSession, cutSeconds: number, sett
         unassociatedSamples: s.follower.changes.filter((c) => c.at >= cutAt && !s.world.members.some((m) => m.eni === c.eip)).length,
         bothMasterSeconds: Math.round(bothMaster * 10) / 10,
         finalStates: (await pairStates(s)).states,
-        holder,
-        routesOnHolder: holder !== undefined && Object.values(moto.routes).every((eni) => eni === moto.eipEni),
+        ...holding,
         answersAfter: (await awaitAnswer(s, 30_000)) !== undefined,
         ...outcome(records),
     };
@@ -248,7 +244,7 @@ export interface RollingReplaceResult {
 export async function measureRollingReplace(s: PairSession): Promise<RollingReplaceResult> {
     // Step 1 of the sequence: the active member is the one holding the tunnel EIP.
     await awaitSettled(s);
-    const firstActive = holderOf(s, await readMoto(s));
+    const { holder: firstActive } = await readHolding(s);
     if (firstActive === undefined) throw new Error("the tunnel EIP is on no member");
     const other = 1 - firstActive;
     const streams = streamHosts(s, 900);
@@ -288,8 +284,7 @@ export async function measureRollingReplace(s: PairSession): Promise<RollingRepl
         await stopStreams(streams);
     }
     const records = await Promise.all(streams.map((st) => st.done));
-    const moto = await readMoto(s);
-    const holder = holderOf(s, moto);
+    const holding = await readHolding(s);
     const steps = marks.map((m, i) => {
         const to = i + 1 < marks.length ? marks[i + 1].from : Number.MAX_SAFE_INTEGER;
         return { step: m.step, seconds: (m.to - m.from) / 1000, moves: eipMoves(s.follower.changes, m.from, to).length, ...outcome(records, m.from, to) };
@@ -299,8 +294,7 @@ export async function measureRollingReplace(s: PairSession): Promise<RollingRepl
         moves: eipMoves(s.follower.changes, marks[0]?.from ?? 0, Date.now()).length,
         handoverSeconds: records.map((r) => recoverySeconds(r, handoverAt)),
         finalStates: (await pairStates(s)).states,
-        holder,
-        routesOnHolder: holder !== undefined && Object.values(moto.routes).every((eni) => eni === moto.eipEni),
+        ...holding,
         peers: outcome(records).peers,
     };
     s.report.push(`rolling-replace: ${JSON.stringify(result)}`);

@@ -185,6 +185,13 @@ export function holderOf(s: PairSession, state: PairState): number | undefined {
     return i < 0 ? undefined : i;
 }
 
+/** Who holds the EIP in moto now, and whether every partner route points at the same interface. */
+export async function readHolding(s: PairSession): Promise<{ holder?: number; routesOnHolder: boolean }> {
+    const moto = await readMoto(s);
+    const holder = holderOf(s, moto);
+    return { holder, routesOnHolder: holder !== undefined && Object.values(moto.routes).every((eni) => eni === moto.eipEni) };
+}
+
 /** Polls a partner host through the pair; the epoch ms of the first answer, or undefined. */
 export async function awaitAnswer(s: PairSession, timeoutMs: number): Promise<number | undefined> {
     const deadline = Date.now() + timeoutMs;

@@ -154,7 +154,7 @@ pvpn_ha_initiate() {
 # "background") behind it, for the holder check that keepalived's timeout bounds.
 pvpn_ha_master() {
     local partner=$1 children=${2:-wait} settings allocation table cidr failed=0 previous
-    previous=$(cat "$PVPN_HA_RUN/$partner.state" 2>/dev/null || true)
+    previous=$(pvpn_ha_current "$partner")
     pvpn_ha_state "$partner" MASTER
     # SAs a member holds from before it was active (a trap fired while routes still pointed at it)
     # are stale: the active member's INITIAL_CONTACT made the partner drop them, so children
